@@ -1,0 +1,35 @@
+# Two commands on a fresh machine with only Python and make: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= watercooler.toml
+# PORT overrides the listening port of `make run` (the test of `make run` uses a free one).
+PORT ?=
+
+.PHONY: run test lint format clean
+
+$(BIN)/watercooler: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+run: $(BIN)/watercooler
+	@test -f $(CONFIG) || $(BIN)/watercooler --config $(CONFIG) init --domain localhost:8080
+	$(BIN)/watercooler --config $(CONFIG) serve --ensure-admin $(if $(PORT),--port $(PORT))
+
+test: $(BIN)/watercooler
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q
+
+lint: $(BIN)/watercooler
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/watercooler
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,97 @@
+"""Every URI this instance mints or recognises, built in one place.
+
+The Starlette routes in the app shell use the same path patterns, so a document never points
+at a path that no route serves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+USERNAME_PATTERN = r"[A-Za-z0-9_]{1,30}"
+_USERNAME = re.compile(rf"^{USERNAME_PATTERN}$")
+INSTANCE_ACTOR_PATH = "/actor"
+
+
+def is_valid_username(name: str) -> bool:
+    """Local names: letters, digits and underscore, as Mastodon allows."""
+    return bool(_USERNAME.match(name))
+
+
+@dataclass(frozen=True, slots=True)
+class Uris:
+    """URIs of this instance, from its public base URL (no trailing slash)."""
+
+    base_url: str
+
+    def actor(self, username: str) -> str:
+        return f"{self.base_url}/users/{username}"
+
+    def key_id(self, username: str) -> str:
+        return f"{self.actor(username)}#main-key"
+
+    def profile(self, username: str) -> str:
+        return f"{self.base_url}/@{username}"
+
+    def inbox(self, username: str) -> str:
+        return f"{self.actor(username)}/inbox"
+
+    def outbox(self, username: str) -> str:
+        return f"{self.actor(username)}/outbox"
+
+    def followers(self, username: str) -> str:
+        return f"{self.actor(username)}/followers"
+
+    def following(self, username: str) -> str:
+        return f"{self.actor(username)}/following"
+
+    def featured(self, username: str) -> str:
+        return f"{self.actor(username)}/collections/featured"
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.base_url}/inbox"
+
+    @property
+    def instance_actor(self) -> str:
+        return f"{self.base_url}{INSTANCE_ACTOR_PATH}"
+
+    @property
+    def instance_key_id(self) -> str:
+        return f"{self.instance_actor}#main-key"
+
+    @property
+    def instance_inbox(self) -> str:
+        return f"{self.instance_actor}/inbox"
+
+    @property
+    def instance_outbox(self) -> str:
+        return f"{self.instance_actor}/outbox"
+
+    @property
+    def about(self) -> str:
+        return f"{self.base_url}/about"
+
+    def webfinger_template(self) -> str:
+        return f"{self.base_url}/.well-known/webfinger?resource={{uri}}"
+
+    def nodeinfo(self, version: str) -> str:
+        return f"{self.base_url}/nodeinfo/{version}"
+
+    def local_username(self, uri: str) -> str | None:
+        """The username if `uri` is one of our actor or profile URLs, else None."""
+        base = urlsplit(self.base_url)
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or parts.netloc.lower() != base.netloc.lower():
+            return None
+        path = parts.path.rstrip("/")
+        for prefix in ("/users/", "/@"):
+            if path.startswith(prefix):
+                name = path[len(prefix) :]
+                return name if is_valid_username(name) else None
+        return None
+
+    def is_instance_actor(self, uri: str) -> bool:
+        return uri.rstrip("/") == self.instance_actor

@@ -1,0 +1,122 @@
+"""The database handle: one writer connection and a small pool of readers over SQLite (WAL).
+
+All writes go through `Database.transaction()`, which serialises them on the one writer and
+opens with `BEGIN IMMEDIATE`, so a write never fails half-way on a lock upgrade. Reads use
+their own connections and never wait for a writer (WAL). `synchronous=FULL`: a commit is on
+disk before we answer, which is what a 2xx promises.
+This module owns connections and transactions only; queries live in the aggregate modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from store.ids import IdGenerator
+
+log = logging.getLogger(__name__)
+
+Connection = aiosqlite.Connection
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
+
+
+async def _connect(path: str) -> Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+    return conn
+
+
+class Database:
+    """Owns the connections to one SQLite file. Open it in the app's lifespan, not at import."""
+
+    def __init__(self, path: str | Path, *, readers: int = 4, ids: IdGenerator | None = None):
+        self.path = str(path)
+        self.ids = ids or IdGenerator()
+        self._reader_count = readers
+        self._writer: Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._readers: asyncio.Queue[Connection] = asyncio.Queue()
+        self._all_readers: list[Connection] = []
+
+    async def open(self) -> None:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await _connect(self.path)
+        for _ in range(self._reader_count):
+            reader = await _connect(self.path)
+            await reader.execute("PRAGMA query_only=ON")
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
+
+    async def close(self) -> None:
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers.clear()
+        self._readers = asyncio.Queue()
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def writer(self) -> Connection:
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return self._writer
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A write transaction on the one writer; commits on exit, rolls back on error."""
+        async with self._write_lock:
+            conn = self.writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        """A reader connection from the pool (a consistent snapshot per statement)."""
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    def new_id(self) -> int:
+        return self.ids.next_id()
+
+
+def db_time(moment: datetime) -> str:
+    """How times are stored: UTC ISO 8601 with milliseconds, so text order is time order."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_db_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

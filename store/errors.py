@@ -1,0 +1,20 @@
+"""Errors raised by the store.
+
+StoreError
+├── NotFound    a row the caller named does not exist
+└── Conflict    a unique value (username, key id, token) is already taken
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of every error the store raises on purpose."""
+
+
+class NotFound(StoreError):
+    """The row the caller asked for does not exist."""
+
+
+class Conflict(StoreError):
+    """A unique value is already taken."""

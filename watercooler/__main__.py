@@ -1,0 +1,5 @@
+import sys
+
+from watercooler.cli import main
+
+sys.exit(main())

@@ -1,0 +1,283 @@
+"""The `watercooler` command: set up, run and administer an instance.
+
+Each command is a small function `(config or path, args) -> int`. Errors go to stderr as one
+line with a non-zero exit; results that scripts consume (a token) go alone to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from federation.uris import Uris
+from store import users
+from store.db import Database
+from store.errors import NotFound
+from watercooler.accounts import (
+    AccountError,
+    create_token,
+    create_user,
+    disable_user,
+    ensure_instance_actor,
+    parse_scopes,
+)
+from watercooler.config import Config, ConfigError, config_path, load_config, render_config
+from watercooler.services import open_database
+
+ADMIN_NAME = "admin"
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message is for the operator."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _run_with_db(config: Config, work: Callable[[Database], Awaitable[int]]) -> int:
+    async def main() -> int:
+        db = await open_database(config)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+def cmd_init(path: Path, args: argparse.Namespace) -> int:
+    if path.exists():
+        raise CommandError(f"{path} exists; edit it, or remove it to start again")
+    domain = args.domain.lower()
+    local = domain.split(":")[0] in ("localhost", "127.0.0.1")
+    allow_http = args.allow_http or local
+    base_url = args.base_url or f"{'http' if local else 'https'}://{domain}"
+    port = args.port if args.port is not None else int(domain.partition(":")[2] or 8080)
+    text = render_config(
+        domain=domain,
+        base_url=base_url,
+        name=args.name,
+        host=args.host,
+        port=port,
+        allow_http=allow_http,
+        data_dir=args.data_dir,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    try:
+        config = load_config(path)
+    except ConfigError:
+        path.unlink()
+        raise
+
+    async def setup(db: Database) -> int:
+        await ensure_instance_actor(db, Uris(config.instance.base_url), domain, _now())
+        return 0
+
+    _run_with_db(config, setup)
+    print(f"wrote {path}; database at {config.database.path}")
+    return 0
+
+
+async def ensure_admin(db: Database, config: Config) -> str | None:
+    """Create the first admin if there is none; returns its one-time password."""
+    async with db.read() as conn:
+        if await users.has_admin(conn):
+            return None
+    created = await create_user(
+        db, Uris(config.instance.base_url), ADMIN_NAME, now=_now(), admin=True
+    )
+    return created.generated_password
+
+
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from watercooler.app import create_app
+
+    if args.ensure_admin:
+
+        async def bootstrap(db: Database) -> int:
+            await ensure_instance_actor(
+                db, Uris(config.instance.base_url), config.instance.domain, _now()
+            )
+            password = await ensure_admin(db, config)
+            if password:
+                print(
+                    f"Created admin account '{ADMIN_NAME}'. One-time password: {password}\n"
+                    "(you will be asked to change it at first sign-in)",
+                    flush=True,
+                )
+            return 0
+
+        _run_with_db(config, bootstrap)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    print(f"Watercooler {config.instance.domain} serving on http://{host}:{port}", flush=True)
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level=args.log_level.lower(),
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+def _read_password_stdin() -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CommandError("no password on standard input")
+    return password
+
+
+def cmd_user_add(config: Config, args: argparse.Namespace) -> int:
+    password = _read_password_stdin() if args.password_stdin else None
+
+    async def work(db: Database) -> int:
+        uris = Uris(config.instance.base_url)
+        created = await create_user(
+            db, uris, args.name, now=_now(), password=password, admin=args.admin, email=args.email
+        )
+        role = "admin" if created.user.admin else "user"
+        print(f"created {role} {created.account.username} ({created.account.uri})")
+        if created.generated_password:
+            print(f"one-time password: {created.generated_password}")
+        return 0
+
+    return _run_with_db(config, work)
+
+
+def cmd_user_list(config: Config, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.read() as conn:
+            found = await users.list_users(conn)
+        for user in found:
+            flags = ",".join(
+                f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on
+            )
+            created = user.created_at.strftime("%Y-%m-%d")
+            print(f"{user.username}\t{flags or '-'}\t{created}")
+        return 0
+
+    return _run_with_db(config, work)
+
+
+def cmd_user_disable(config: Config, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        await disable_user(db, args.name, _now())
+        print(f"disabled {args.name}; its tokens are revoked and its actor answers 410")
+        return 0
+
+    return _run_with_db(config, work)
+
+
+def cmd_token_create(config: Config, args: argparse.Namespace) -> int:
+    scopes = parse_scopes(args.scopes)
+
+    async def work(db: Database) -> int:
+        print(await create_token(db, args.name, scopes, _now()))
+        return 0
+
+    return _run_with_db(config, work)
+
+
+def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        print("schema is up to date")
+        return 0
+
+    return _run_with_db(config, work)
+
+
+def cmd_config_check(config: Config, args: argparse.Namespace) -> int:
+    for section, values in asdict(config).items():
+        print(f"{section} = {values}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --config is accepted before and after the command; SUPPRESS keeps a sub-parser's
+    # absent option from overwriting the value given before the command.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="path of the TOML config")
+    parser = argparse.ArgumentParser(prog="watercooler", parents=[common])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", parents=[common], help="write a config and a database")
+    init.add_argument("--domain", default="localhost:8080")
+    init.add_argument("--base-url")
+    init.add_argument("--name", default="Watercooler")
+    init.add_argument("--host", default="127.0.0.1")
+    init.add_argument("--port", type=int)
+    init.add_argument("--allow-http", action="store_true")
+    init.add_argument("--data-dir", default="data")
+    init.set_defaults(handler=cmd_init, needs_config=False)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--ensure-admin", action="store_true", help="create an admin if none exists")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", parents=[common], help="apply schema migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    config_cmd = commands.add_parser("config", parents=[common], help="configuration")
+    config_sub = config_cmd.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", parents=[common], help="print the effective config")
+    check.set_defaults(handler=cmd_config_check)
+
+    user = commands.add_parser("user", parents=[common], help="local users")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = user_sub.add_parser("add", parents=[common], help="create a user")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true")
+    add.add_argument("--email")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(handler=cmd_user_add)
+    listing = user_sub.add_parser("list", parents=[common], help="list users")
+    listing.set_defaults(handler=cmd_user_list)
+    disable = user_sub.add_parser("disable", parents=[common], help="disable a user")
+    disable.add_argument("name")
+    disable.set_defaults(handler=cmd_user_disable)
+
+    token = commands.add_parser("token", parents=[common], help="API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_sub.add_parser("create", parents=[common], help="print a new bearer token")
+    create.add_argument("name")
+    create.add_argument("--scopes", default="read")
+    create.set_defaults(handler=cmd_token_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    path = config_path(getattr(args, "config", None))
+    try:
+        if getattr(args, "needs_config", True):
+            return int(args.handler(load_config(path), args))
+        return int(args.handler(path, args))
+    except (ConfigError, CommandError, AccountError, NotFound) as error:
+        print(f"watercooler: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        logging.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

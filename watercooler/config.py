@@ -1,0 +1,254 @@
+"""Configuration: a TOML file mapped 1:1 onto frozen dataclasses.
+
+`load_config` reads the file once and checks every key; a wrong, missing or unknown value
+raises `ConfigError` whose message names the key, so start-up stops with one clear line.
+Tests build `Config(...)` directly. Nothing here is read at import.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_VAR = "WATERCOOLER_CONFIG"
+DEFAULT_PATH = "watercooler.toml"
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*(:\d{{1,5}})?$")
+_HOSTPORT = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$")
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    domain: str
+    base_url: str
+    name: str = "Watercooler"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    path: str = "data/watercooler.sqlite3"
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    path: str = "data/media"
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    mode: str = "allowlist"
+    authorized_fetch: bool = False
+    allow_http: bool = False
+    signature_max_skew: int = 3600
+    resolve: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    domain: str
+
+
+@dataclass(frozen=True)
+class Config:
+    instance: InstanceConfig
+    server: ServerConfig = field(default_factory=ServerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
+    peers: tuple[PeerConfig, ...] = ()
+
+    @property
+    def peer_domains(self) -> frozenset[str]:
+        return frozenset(peer.domain for peer in self.peers)
+
+
+def _check_domain(key: str, value: object) -> str:
+    if not isinstance(value, str) or len(value) > 253 or not _DOMAIN.match(value.lower()):
+        raise ConfigError(f"{key}: expected a domain name such as 'eng.example.com', got {value!r}")
+    return value.lower()
+
+
+class _Section:
+    """Reads one table, remembering which keys were used so unknown ones can be reported."""
+
+    def __init__(self, name: str, data: object) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{name}: expected a table")
+        self.name = name
+        self.data: dict[str, Any] = data
+        self.used: set[str] = set()
+
+    def key(self, key: str) -> str:
+        return f"{self.name}.{key}" if self.name else key
+
+    def get(self, key: str, kind: type, default: Any = ..., *, required: bool = False) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if required or default is ...:
+                raise ConfigError(f"{self.key(key)}: missing")
+            return default
+        value = self.data[key]
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+            raise ConfigError(f"{self.key(key)}: expected {kind.__name__}, got {value!r}")
+        return value
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise ConfigError(f"{self.key(unknown[0])}: unknown key")
+
+
+def parse_config(data: dict[str, Any]) -> Config:
+    """Build a Config from parsed TOML, checking every value."""
+    root = _Section("", data)
+
+    instance = _Section("instance", root.get("instance", dict, required=True))
+    domain = _check_domain("instance.domain", instance.get("domain", str, required=True))
+    federation = _Section("federation", root.get("federation", dict, {}))
+    allow_http = federation.get("allow_http", bool, False)
+    base_url = instance.get("base_url", str, f"https://{domain}").rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        raise ConfigError(f"instance.base_url: expected 'https://{domain}', got {base_url!r}")
+    if parts.scheme == "http" and not allow_http:
+        raise ConfigError(
+            "instance.base_url: plain http needs federation.allow_http = true (local use only)"
+        )
+    if parts.netloc.lower() != domain:
+        raise ConfigError(f"instance.base_url: host {parts.netloc!r} is not instance.domain")
+    name = instance.get("name", str, "Watercooler")
+    if not name.strip():
+        raise ConfigError("instance.name: must not be empty")
+    instance.finish()
+
+    server = _Section("server", root.get("server", dict, {}))
+    host = server.get("host", str, "127.0.0.1")
+    port = server.get("port", int, 8080)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"server.port: expected 0-65535, got {port}")
+    server.finish()
+
+    database = _Section("database", root.get("database", dict, {}))
+    db_path = database.get("path", str, DatabaseConfig.path)
+    if not db_path:
+        raise ConfigError("database.path: must not be empty")
+    database.finish()
+
+    media = _Section("media", root.get("media", dict, {}))
+    media_path = media.get("path", str, MediaConfig.path)
+    if not media_path:
+        raise ConfigError("media.path: must not be empty")
+    media.finish()
+
+    mode = federation.get("mode", str, "allowlist")
+    if mode not in ("allowlist", "open"):
+        raise ConfigError(f"federation.mode: expected 'allowlist' or 'open', got {mode!r}")
+    authorized_fetch = federation.get("authorized_fetch", bool, False)
+    skew = federation.get("signature_max_skew", int, 3600)
+    if not 0 < skew <= 86400:
+        raise ConfigError(f"federation.signature_max_skew: expected 1-86400 seconds, got {skew}")
+    resolve_raw = federation.get("resolve", dict, {})
+    resolve = {}
+    for key, target in resolve_raw.items():
+        resolved_domain = _check_domain(f"federation.resolve.{key}", key)
+        if not isinstance(target, str) or not _HOSTPORT.match(target):
+            raise ConfigError(f"federation.resolve.{key}: expected 'host:port', got {target!r}")
+        resolve[resolved_domain] = target
+    federation.finish()
+
+    peers_raw = root.get("peers", list, [])
+    peers = []
+    for index, entry in enumerate(peers_raw):
+        peer = _Section(f"peers[{index}]", entry)
+        peer_domain = _check_domain(f"peers[{index}].domain", peer.get("domain", str))
+        peer.finish()
+        peers.append(PeerConfig(domain=peer_domain))
+    root.finish()
+
+    return Config(
+        instance=InstanceConfig(domain=domain, base_url=base_url, name=name),
+        server=ServerConfig(host=host, port=port),
+        database=DatabaseConfig(path=db_path),
+        media=MediaConfig(path=media_path),
+        federation=FederationConfig(
+            mode=mode,
+            authorized_fetch=authorized_fetch,
+            allow_http=allow_http,
+            signature_max_skew=skew,
+            resolve=resolve,
+        ),
+        peers=tuple(peers),
+    )
+
+
+def config_path(explicit: str | None) -> Path:
+    """--config wins, then $WATERCOOLER_CONFIG, then ./watercooler.toml."""
+    return Path(explicit or os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        with path.open("rb") as file:
+            data = tomllib.load(file)
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such file (run 'watercooler init' to write one)") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from error
+    try:
+        config = parse_config(data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    return _relative_to(config, path.parent)
+
+
+def _relative_to(config: Config, directory: Path) -> Config:
+    """Paths in a config file are relative to the file, not to the current directory."""
+    from dataclasses import replace
+
+    def resolve(p: str) -> str:
+        return p if Path(p).is_absolute() else str(directory / p)
+
+    return replace(
+        config,
+        database=DatabaseConfig(path=resolve(config.database.path)),
+        media=MediaConfig(path=resolve(config.media.path)),
+    )
+
+
+def render_config(
+    *, domain: str, base_url: str, name: str, host: str, port: int, allow_http: bool, data_dir: str
+) -> str:
+    """The TOML `watercooler init` writes: the few keys that differ from the defaults."""
+    return (
+        "# Watercooler configuration. Every key is documented in config.example.toml.\n"
+        "[instance]\n"
+        f'domain = "{domain}"\n'
+        f'base_url = "{base_url}"\n'
+        f'name = "{name}"\n\n'
+        "[server]\n"
+        f'host = "{host}"\n'
+        f"port = {port}\n\n"
+        "[database]\n"
+        f'path = "{data_dir}/watercooler.sqlite3"\n\n'
+        "[media]\n"
+        f'path = "{data_dir}/media"\n\n'
+        "[federation]\n"
+        'mode = "allowlist"\n'
+        f"allow_http = {'true' if allow_http else 'false'}\n"
+    )

@@ -1,0 +1,1 @@
+"""Starlette endpoints, a few lines each: parse, call one function, answer."""

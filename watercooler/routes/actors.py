@@ -1,0 +1,85 @@
+"""Actor documents: `/users/{name}` for peers, `/@{name}` for people, `/actor` for the instance.
+
+With `federation.authorized_fetch`, user actors are served only on a signed GET from a
+permitted peer. The instance actor is always served: peers need its key to verify our
+signed fetches, and must be able to fetch it unsigned.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from outbox.actors import actor_document, note_html
+from store.records import AccountRecord
+from watercooler.http import activity_json, services, wants_activity_json
+from watercooler.local import instance_actor, local_actor
+from watercooler.signed import verify_signed
+
+
+async def user_actor(request: Request) -> Response:
+    svc = services(request)
+    username = request.path_params["username"]
+    account, key = await local_actor(svc, username)
+    if not wants_activity_json(request):
+        return RedirectResponse(svc.uris.profile(account.username), status_code=302)
+    if svc.config.federation.authorized_fetch:
+        await verify_signed(request, svc)
+    return activity_json(actor_document(account, key))
+
+
+async def profile_page(request: Request) -> Response:
+    svc = services(request)
+    account, key = await local_actor(svc, request.path_params["username"])
+    if wants_activity_json(request):
+        if svc.config.federation.authorized_fetch:
+            await verify_signed(request, svc)
+        return activity_json(actor_document(account, key))
+    return HTMLResponse(_profile_html(account, svc.config.instance.domain))
+
+
+async def instance_actor_endpoint(request: Request) -> Response:
+    svc = services(request)
+    account, key = await instance_actor(svc)
+    if not wants_activity_json(request):
+        return RedirectResponse(svc.uris.about, status_code=302)
+    return activity_json(actor_document(account, key))
+
+
+async def about_page(request: Request) -> Response:
+    svc = services(request)
+    name = escape(svc.config.instance.name)
+    domain = escape(svc.config.instance.domain)
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{name}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        f"<body><main><h1>{name}</h1><p>A Watercooler instance at {domain}.</p></main>"
+        "</body></html>"
+    )
+
+
+def _profile_html(account: AccountRecord, domain: str) -> str:
+    """A plain, escaped profile page; the full web pages come with the web UI."""
+    name = escape(account.display_name or account.username)
+    handle = escape(f"@{account.username}@{domain}")
+    actor = escape(account.uri, quote=True)
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{name} ({handle})</title>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="alternate" type="application/activity+json" href="{actor}">'
+        f'</head><body><main><h1>{name}</h1><p class="handle">{handle}</p>'
+        f"{note_html(account.note)}</main></body></html>"
+    )
+
+
+routes = [
+    Route("/users/{username:str}", user_actor),
+    Route("/@{username:str}", profile_page),
+    Route("/actor", instance_actor_endpoint),
+    Route("/about", about_page),
+    Route("/", about_page),
+]

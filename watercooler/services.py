@@ -1,0 +1,99 @@
+"""Process-wide resources, created in the app's lifespan and handed to endpoints.
+
+Nothing here exists at import time, so several instances can live in one process (tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from federation.fetch import Fetcher
+from federation.keys import load_private_key
+from federation.policy import PeerPolicy
+from federation.signatures import HttpSignatureAuth
+from federation.transport import ResolvingTransport
+from federation.uris import Uris
+from store.db import Database
+from store.migrate import migrate
+from watercooler import __version__
+from watercooler.accounts import ensure_instance_actor
+from watercooler.config import Config
+from watercooler.keyresolver import StoreKeyResolver
+
+Clock = Callable[[], datetime]
+USER_AGENT = f"Watercooler/{__version__}"
+FETCH_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    config: Config
+    db: Database
+    uris: Uris
+    policy: PeerPolicy
+    clock: Clock
+    http: httpx.AsyncClient
+    fetcher: Fetcher
+    keys: StoreKeyResolver
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.db.close()
+
+
+def make_policy(config: Config) -> PeerPolicy:
+    return PeerPolicy(mode=config.federation.mode, peers=config.peer_domains)
+
+
+async def open_database(config: Config) -> Database:
+    """Open the database file and bring its schema up to date."""
+    db = Database(config.database.path)
+    await db.open()
+    try:
+        await migrate(db.writer)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def start_services(
+    config: Config,
+    *,
+    clock: Clock = system_clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Services:
+    """Open the database, make sure the instance actor exists, build the HTTP client.
+
+    `transport` is for tests: an in-process or misbehaving peer instead of the network.
+    """
+    uris = Uris(config.instance.base_url)
+    db = await open_database(config)
+    try:
+        await ensure_instance_actor(db, uris, config.instance.domain, clock())
+        instance_key = await StoreKeyResolver.signing_key(db, uris.instance_key_id)
+    except BaseException:
+        await db.close()
+        raise
+    inner = transport or httpx.AsyncHTTPTransport(retries=0)
+    http = httpx.AsyncClient(
+        transport=ResolvingTransport(config.federation.resolve, inner),
+        timeout=FETCH_TIMEOUT,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+    policy = make_policy(config)
+    auth = HttpSignatureAuth(
+        key_id=uris.instance_key_id, private_key=load_private_key(instance_key), now=clock
+    )
+    fetcher = Fetcher(http, policy=policy, allow_http=config.federation.allow_http, auth=auth)
+    keys = StoreKeyResolver(db, fetcher, clock)
+    return Services(config, db, uris, policy, clock, http, fetcher, keys)
