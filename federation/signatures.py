@@ -3,8 +3,8 @@
 Owns the request view verifiers read (``HttpRequestView``), the seam through which keys
 arrive (``KeyResolver`` / ``ResolvedKey``), the verdict (``Verified``), signing outgoing
 requests the way Mastodon does (``sign_request``, ``HttpSignatureAuth``), verifying
-draft-cavage signatures (``verify_cavage``) and ``verify_request``, which picks RFC 9421
-(``federation/rfc9421.py``) or draft-cavage for an incoming request.
+draft-cavage signatures (``verify_cavage``). ``federation/verify.py`` picks RFC 9421 or
+draft-cavage for an incoming request.
 
 Must not fetch keys (a ``KeyResolver`` does, with its own cache and peer policy), touch
 the store, read the wall clock (``now`` is always passed in; only ``HttpSignatureAuth``
@@ -51,7 +51,6 @@ __all__ = [
     "sign_request",
     "signing_string",
     "verify_cavage",
-    "verify_request",
 ]
 
 logger = logging.getLogger(__name__)
@@ -553,23 +552,3 @@ async def verify_cavage(
 
     resolved = await verify_with_key(keys, sig.key_id, check)
     return Verified(sig.key_id, resolved.owner, "cavage", sig.headers)
-
-
-async def verify_request(
-    request: HttpRequestView,
-    keys: KeyResolver,
-    *,
-    now: datetime,
-    max_skew: timedelta = DEFAULT_MAX_SKEW,
-) -> Verified:
-    """Verify an incoming request with whichever scheme it was signed with.
-
-    ``Signature-Input`` means RFC 9421 (Mastodon >= 4.4 tries it first and falls back to
-    draft-cavage on a 401, the "double knock"); otherwise draft-cavage.
-    """
-    if request.header("signature-input") is not None:
-        # Imported here because federation.rfc9421 builds on the types of this module.
-        from federation.rfc9421 import verify_rfc9421
-
-        return await verify_rfc9421(request, keys, now=now, max_skew=max_skew)
-    return await verify_cavage(request, keys, now=now, max_skew=max_skew)

@@ -93,6 +93,23 @@ async def count_active(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
+async def count_active_since(conn: Connection, since: datetime) -> int:
+    """Enabled users seen (signed in or used a token) since `since`, for NodeInfo."""
+    async with conn.execute(
+        "SELECT count(*) FROM users WHERE disabled_at IS NULL AND last_active_at >= :since",
+        {"since": db_time(since)},
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def touch_last_active(conn: Connection, user_id: int, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE users SET last_active_at = :now WHERE id = :id",
+        {"id": user_id, "now": db_time(now)},
+    )
+
+
 async def disable(conn: Connection, user_id: int, now: datetime) -> None:
     """Disable sign-in and hide the actor (it answers 410 Gone); tokens stop working too."""
     await conn.execute(

@@ -7,7 +7,8 @@ from datetime import timedelta
 from starlette.requests import Request
 
 from federation.policy import domain_of
-from federation.signatures import HttpRequestView, Verified, verify_request
+from federation.signatures import HttpRequestView, Verified
+from federation.verify import verify_request
 from watercooler.services import Services
 
 

@@ -34,6 +34,7 @@ CREATE TABLE users (
     admin INTEGER NOT NULL DEFAULT 0,
     must_change_password INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
+    last_active_at TEXT,
     disabled_at TEXT
 );
 

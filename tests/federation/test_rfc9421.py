@@ -37,8 +37,8 @@ from federation.signatures import (
     SigningKey,
     Verified,
     VerifyingKey,
-    verify_request,
 )
+from federation.verify import verify_request
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "signatures"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -32,8 +32,8 @@ from federation.signatures import (
     sign_request,
     signing_string,
     verify_cavage,
-    verify_request,
 )
+from federation.verify import verify_request
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "signatures"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from federation import discovery_docs, vocab
+from store import users
 from watercooler.accounts import create_user, disable_user
 from watercooler.services import Services
 
@@ -113,7 +114,14 @@ async def test_nodeinfo_documents(instance: Instance) -> None:
     services, client = instance
     await add_user(services, "alice")
     await add_user(services, "bob")
+    await add_user(services, "carol")
     await disable_user(services.db, "bob", NOW)
+    async with services.db.transaction() as conn:
+        alice = await users.get_by_username(conn, "alice")
+        carol = await users.get_by_username(conn, "carol")
+        assert alice is not None and carol is not None
+        await users.touch_last_active(conn, alice.id, services.clock() - timedelta(days=2))
+        await users.touch_last_active(conn, carol.id, services.clock() - timedelta(days=90))
     links = (await client.get("/.well-known/nodeinfo")).json()["links"]
     assert [link["rel"].rsplit("/", 1)[1] for link in links] == ["2.0", "2.1"]
     for link in links:
@@ -125,7 +133,7 @@ async def test_nodeinfo_documents(instance: Instance) -> None:
         assert info.software_name == "watercooler"
         assert info.protocols == ("activitypub",) or list(info.protocols) == ["activitypub"]
         assert info.open_registrations is False
-        assert document["usage"]["users"]["total"] == 1  # bob is disabled
+        assert document["usage"]["users"] == {"total": 2, "activeMonth": 1, "activeHalfyear": 2}
         assert document["metadata"]["federation"]["mode"] == "allowlist"
     assert (await client.get("/nodeinfo/9.9")).status_code == 404
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -63,12 +65,14 @@ async def nodeinfo_document(request: Request) -> Response:
     if version not in nodeinfo.VERSIONS:
         raise NotFound(f"no NodeInfo version {version}")
     svc = services(request)
+    now = svc.clock()
     async with svc.db.read() as conn:
-        total = await users.count_active(conn)
-    # Activity is not tracked yet (no sign-ins before the client API): report the total.
-    usage = nodeinfo.Usage(
-        users_total=total, users_active_month=total, users_active_halfyear=total, local_posts=0
-    )
+        usage = nodeinfo.Usage(
+            users_total=await users.count_active(conn),
+            users_active_month=await users.count_active_since(conn, now - timedelta(days=30)),
+            users_active_halfyear=await users.count_active_since(conn, now - timedelta(days=180)),
+            local_posts=0,
+        )
     document = nodeinfo.document(
         version,
         software_version=__version__,
