@@ -8,9 +8,7 @@ Findings about the vectors are in tests/fixtures/signatures/README.md.
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,43 +30,13 @@ from federation.rfc9421 import (
 )
 from federation.signatures import (
     HttpRequestView,
-    ResolvedKey,
     SharedSecret,
     SigningKey,
     Verified,
     VerifyingKey,
 )
 from federation.verify import verify_request
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "signatures"
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-KEY_ID = "https://a.test/users/alice#main-key"
-OWNER = "https://a.test/users/alice"
-INBOX = "https://b.test/inbox"
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-class StaticKeys:
-    """A KeyResolver over fixed keys; ``fresh`` is what a refresh returns. Records calls."""
-
-    def __init__(
-        self,
-        keys: dict[str, VerifyingKey],
-        fresh: dict[str, VerifyingKey] | None = None,
-        owner: str = OWNER,
-    ) -> None:
-        self.keys = keys
-        self.fresh = keys if fresh is None else fresh
-        self.owner = owner
-        self.calls: list[tuple[str, bool]] = []
-
-    async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | None:
-        self.calls.append((key_id, refresh))
-        key = (self.fresh if refresh else self.keys).get(key_id)
-        return None if key is None else ResolvedKey(key_id, self.owner, key)
+from tests.federation.sigkit import INBOX, KEY_ID, NOW, OWNER, StaticKeys, load
 
 
 async def refused(request: HttpRequestView, keys: StaticKeys, **kwargs: Any) -> str:
@@ -327,16 +295,6 @@ async def test_mastodon_rfc9421_cases_at_the_pinned_clock(case_id: str) -> None:
 
 
 # Our signer, every algorithm, and every refusal.
-
-
-@pytest.fixture(scope="session")
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="session")
-def other_rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @pytest.fixture

@@ -35,31 +35,19 @@ from federation.digest import digest_header
 from federation.rfc9421 import parse_signature_input, sign_rfc9421, signature_base, verify_rfc9421
 from federation.signatures import (
     HttpRequestView,
-    ResolvedKey,
     SigningKey,
     VerifyingKey,
     format_http_date,
     sign_request,
     verify_cavage,
 )
+from tests.federation.sigkit import KEY_ID, NOW, StaticKeys
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-KEY_ID = "https://a.test/users/alice#main-key"
-OWNER = "https://a.test/users/alice"
 BODY = b'{"type": "Create", "object": {"content": "caf\xc3\xa9"}}'
 
 
-class StaticKeys:
-    def __init__(self, key: VerifyingKey) -> None:
-        self.key = key
-
-    async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | None:
-        return ResolvedKey(key_id, OWNER, self.key) if key_id == KEY_ID else None
-
-
-@pytest.fixture(scope="session")
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def static_keys(key: VerifyingKey) -> StaticKeys:
+    return StaticKeys({KEY_ID: key})
 
 
 def pem_private(key: rsa.RSAPrivateKey) -> bytes:
@@ -132,7 +120,7 @@ async def test_we_verify_httpsig_cavage_signatures(
     )
     signed = signer.sign(headers, method=method, path=path)
     view = HttpRequestView(method, url, tuple(signed.items()), body)
-    verified = await verify_cavage(view, StaticKeys(rsa_key.public_key()), now=NOW)
+    verified = await verify_cavage(view, static_keys(rsa_key.public_key()), now=NOW)
     assert verified.key_id == KEY_ID
     assert verified.covered == tuple(covered)
 
@@ -233,7 +221,7 @@ async def test_we_verify_http_message_signatures(
         body=body if body else None,
     )
     view = HttpRequestView(method, url, tuple(message.headers.items()), body)
-    verified = await verify_rfc9421(view, StaticKeys(public_key), now=now)
+    verified = await verify_rfc9421(view, static_keys(public_key), now=now)
     assert verified.key_id == KEY_ID
     assert ('"content-digest"' in verified.covered) is bool(body)
 

@@ -7,10 +7,8 @@ tests/fixtures/signatures/ (see its README for the findings these tests rely on)
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +24,6 @@ from federation.signatures import (
     HttpSignatureAuth,
     ResolvedKey,
     Verified,
-    VerifyingKey,
     check_cavage_signature,
     parse_signature_header,
     sign_request,
@@ -34,46 +31,7 @@ from federation.signatures import (
     verify_cavage,
 )
 from federation.verify import verify_request
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "signatures"
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-KEY_ID = "https://a.test/users/alice#main-key"
-OWNER = "https://a.test/users/alice"
-INBOX = "https://b.test/inbox"
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-class StaticKeys:
-    """A KeyResolver over fixed keys; ``fresh`` is what a refresh returns. Records calls."""
-
-    def __init__(
-        self,
-        keys: dict[str, VerifyingKey],
-        fresh: dict[str, VerifyingKey] | None = None,
-        owner: str = OWNER,
-    ) -> None:
-        self.keys = keys
-        self.fresh = keys if fresh is None else fresh
-        self.owner = owner
-        self.calls: list[tuple[str, bool]] = []
-
-    async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | None:
-        self.calls.append((key_id, refresh))
-        key = (self.fresh if refresh else self.keys).get(key_id)
-        return None if key is None else ResolvedKey(key_id, self.owner, key)
-
-
-@pytest.fixture(scope="session")
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="session")
-def other_rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+from tests.federation.sigkit import INBOX, KEY_ID, NOW, OWNER, StaticKeys, load
 
 
 @pytest.fixture
