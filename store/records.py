@@ -8,6 +8,9 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class AccountRecord:
+    """An actor. `display_name` is plain text; `note` is the owner's plain text for local
+    accounts and sanitised HTML for remote ones."""
+
     id: int
     username: str
     domain: str | None

@@ -15,6 +15,7 @@ from datetime import datetime
 from federation import vocab
 from federation.errors import FederationError, ParseError
 from federation.fetch import Fetcher
+from federation.html import plain_text, sanitize_html
 from federation.keys import load_public_key
 from federation.policy import domain_of
 from federation.signatures import ResolvedKey
@@ -33,8 +34,8 @@ def remote_account(actor: vocab.Actor) -> NewAccount:
         uri=actor.id,
         url=actor.url,
         actor_type=actor.type,
-        display_name=actor.name or "",
-        note=actor.summary or "",
+        display_name=plain_text(actor.name or ""),
+        note=sanitize_html(actor.summary or ""),
         inbox_url=actor.inbox,
         outbox_url=actor.outbox,
         shared_inbox_url=actor.shared_inbox,
