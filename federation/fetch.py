@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
 import httpx
 
@@ -61,23 +61,38 @@ class Fetcher:
 
     async def fetch_json(self, url: str) -> dict[str, Any]:
         """The document at `url` (fragment dropped), checked to come from `url`'s host."""
-        url, _ = urldefrag(url)
+        url, response = await self._follow(urldefrag(url)[0], ACCEPT)
+        document = self._json(url, response, _JSON_TYPES)
+        document_id = document.get("id")
+        if not isinstance(document_id, str) or domain_of(document_id) != domain_of(url):
+            raise FetchError(f"{url} holds a document with id {document_id!r} from another host")
+        return document
+
+    async def webfinger(
+        self, domain: str, resource: str, *, scheme: str = "https"
+    ) -> dict[str, Any]:
+        """The JRD for `resource` at `domain` (RFC 7033); the caller parses it."""
+        url = f"{scheme}://{domain}/.well-known/webfinger?{urlencode({'resource': resource})}"
+        url, response = await self._follow(url, "application/jrd+json, application/json")
+        return self._json(url, response, (*_JSON_TYPES, "application/jrd+json"))
+
+    async def _follow(self, url: str, accept: str) -> tuple[str, httpx.Response]:
+        """GET `url`, following same-host redirects a few times; policy checked at each hop."""
         origin = domain_of(url)
         for _ in range(MAX_REDIRECTS + 1):
             self._check_url(url)
-            response = await self._get(url)
-            if response.is_redirect:
-                target = urljoin(url, response.headers.get("location", ""))
-                if domain_of(target) != origin:
-                    raise FetchError(f"{url} redirects to another host ({target})")
-                url = target
-                continue
-            return self._document(url, response)
+            response = await self._get(url, accept)
+            if not response.is_redirect:
+                return url, response
+            target = urljoin(url, response.headers.get("location", ""))
+            if domain_of(target) != origin:
+                raise FetchError(f"{url} redirects to another host ({target})")
+            url = target
         raise FetchError(f"too many redirects fetching {url}")
 
-    async def _get(self, url: str) -> httpx.Response:
+    async def _get(self, url: str, accept: str) -> httpx.Response:
         """GET with the body read up to the cap (a larger body is never held in memory)."""
-        headers = {"Accept": ACCEPT}
+        headers = {"Accept": accept}
         try:
             request = self.client.build_request("GET", url, headers=headers)
             response = await self.client.send(request, auth=self.auth, stream=True)
@@ -103,7 +118,9 @@ class Fetcher:
             response.status_code, headers=headers, content=bytes(body), request=request
         )
 
-    def _document(self, url: str, response: httpx.Response) -> dict[str, Any]:
+    def _json(
+        self, url: str, response: httpx.Response, media_types: tuple[str, ...]
+    ) -> dict[str, Any]:
         if response.status_code == 410:
             raise ObjectGone(f"{url} is gone")
         if response.status_code == 404:
@@ -111,15 +128,12 @@ class Fetcher:
         if response.status_code != 200:
             raise FetchError(f"{url} answered {response.status_code}")
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in _JSON_TYPES:
-            raise FetchError(f"{url} is {media_type or 'untyped'}, not ActivityStreams JSON")
+        if media_type not in media_types:
+            raise FetchError(f"{url} is {media_type or 'untyped'}, not {media_types[0]}")
         try:
             document = json.loads(response.content)
         except ValueError as error:
             raise FetchError(f"{url} is not valid JSON") from error
         if not isinstance(document, dict):
             raise FetchError(f"{url} is not a JSON object")
-        document_id = document.get("id")
-        if not isinstance(document_id, str) or domain_of(document_id) != domain_of(url):
-            raise FetchError(f"{url} holds a document with id {document_id!r} from another host")
         return document

@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 USERNAME_PATTERN = r"[A-Za-z0-9_]{1,30}"
 _USERNAME = re.compile(rf"^{USERNAME_PATTERN}$")
 INSTANCE_ACTOR_PATH = "/actor"
+_STATUS_PATH = re.compile(
+    rf"^(?:/users/(?P<user>{USERNAME_PATTERN})/statuses/|/@(?P<at>{USERNAME_PATTERN})/)(?P<id>\d{{1,19}})$"
+)
 
 
 def is_valid_username(name: str) -> bool:
@@ -49,6 +52,37 @@ class Uris:
 
     def featured(self, username: str) -> str:
         return f"{self.actor(username)}/collections/featured"
+
+    def status(self, username: str, status_id: int) -> str:
+        return f"{self.actor(username)}/statuses/{status_id}"
+
+    def status_url(self, username: str, status_id: int) -> str:
+        return f"{self.profile(username)}/{status_id}"
+
+    def status_activity(self, username: str, status_id: int) -> str:
+        """The id of the Create (or Announce, for a boost) that published the status."""
+        return f"{self.status(username, status_id)}/activity"
+
+    def status_replies(self, username: str, status_id: int) -> str:
+        return f"{self.status(username, status_id)}/replies"
+
+    def activity(self, username: str, kind: str, activity_id: int) -> str:
+        """Ids of activities with no object of their own: follows, likes, blocks, undos."""
+        return f"{self.actor(username)}#{kind}/{activity_id}"
+
+    def tag(self, name: str) -> str:
+        return f"{self.base_url}/tags/{name}"
+
+    def local_status(self, uri: str) -> tuple[str, int] | None:
+        """(username, status id) if `uri` is one of our status ids or URLs."""
+        base = urlsplit(self.base_url)
+        parts = urlsplit(uri)
+        if parts.netloc.lower() != base.netloc.lower():
+            return None
+        match = _STATUS_PATH.match(parts.path)
+        if match is None:
+            return None
+        return match.group("user") or match.group("at"), int(match.group("id"))
 
     @property
     def shared_inbox(self) -> str:

@@ -120,6 +120,18 @@ async def get_local(conn: Connection, username: str) -> AccountRecord | None:
     )
 
 
+async def get_by_username_domain(
+    conn: Connection, username: str, domain: str
+) -> AccountRecord | None:
+    """A remote account by its handle parts, case-insensitively."""
+    return await _one(
+        conn,
+        f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = lower(:username)"
+        " AND domain = lower(:domain)",
+        {"username": username, "domain": domain},
+    )
+
+
 async def get_instance_actor(conn: Connection) -> AccountRecord | None:
     return await _one(
         conn,

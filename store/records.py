@@ -74,3 +74,55 @@ class TokenRecord:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A post or a boost (`reblog_of_id` set). `content` is HTML: rendered by us for local
+    posts, sanitised on arrival for remote ones."""
+
+    id: int
+    uri: str
+    url: str | None
+    account_id: int
+    local: bool
+    activity_uri: str | None
+    in_reply_to_id: int | None
+    in_reply_to_uri: str | None
+    in_reply_to_account_id: int | None
+    reblog_of_id: int | None
+    conversation_uri: str | None
+    visibility: str
+    object_type: str
+    name: str | None
+    text: str
+    content: str
+    spoiler_text: str
+    sensitive: bool
+    language: str | None
+    replies_count: int
+    reblogs_count: int
+    favourites_count: int
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowRecord:
+    id: int
+    account_id: int
+    target_account_id: int
+    uri: str
+    state: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItemRecord:
+    id: int
+    activity_uri: str
+    actor_uri: str
+    recipient_account_id: int | None
+    body: str
+    attempts: int

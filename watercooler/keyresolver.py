@@ -9,49 +9,24 @@ refetches once when a stored key fails to verify: the peer may have rotated it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 
 from federation import vocab
 from federation.errors import FederationError, ParseError
-from federation.fetch import Fetcher
-from federation.html import plain_text, sanitize_html
 from federation.keys import load_public_key
 from federation.policy import domain_of
 from federation.signatures import ResolvedKey
-from store import accounts, keys
-from store.accounts import NewAccount
+from outbox.remote import RemoteActors
+from store import keys
 from store.db import Database
 from store.errors import Conflict
 
 log = logging.getLogger(__name__)
 
 
-def remote_account(actor: vocab.Actor) -> NewAccount:
-    return NewAccount(
-        username=actor.preferred_username,
-        domain=domain_of(actor.id),
-        uri=actor.id,
-        url=actor.url,
-        actor_type=actor.type,
-        display_name=plain_text(actor.name or ""),
-        note=sanitize_html(actor.summary or ""),
-        inbox_url=actor.inbox,
-        outbox_url=actor.outbox,
-        shared_inbox_url=actor.shared_inbox,
-        followers_url=actor.followers,
-        following_url=actor.following,
-        featured_url=actor.featured,
-        manually_approves_followers=actor.manually_approves_followers,
-        discoverable=bool(actor.discoverable),
-    )
-
-
 class StoreKeyResolver:
-    def __init__(self, db: Database, fetcher: Fetcher, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, actors: RemoteActors) -> None:
         self.db = db
-        self.fetcher = fetcher
-        self.clock = clock
+        self.actors = actors
 
     @staticmethod
     async def signing_key(db: Database, key_uri: str) -> str:
@@ -82,40 +57,18 @@ class StoreKeyResolver:
             log.info("unusable public key key_id=%s error=%s", key_id, error)
             return None
         try:
-            await self._store(actor, key)
+            await self.actors.store(actor)
         except Conflict:
-            # Another actor on that host already holds this name: verify, but keep no copy.
-            log.warning("remote actor name clash actor=%s", actor.id)
+            pass  # verified all the same; logged by the store step
         return ResolvedKey(key_id, actor.id, public_key)
 
     async def _fetch_key_owner(self, key_id: str) -> vocab.Actor:
         """Fetch the actor that publishes `key_id`: the key URL is the actor or a key document."""
-        document = await self.fetcher.fetch_json(key_id)
         try:
-            return vocab.parse_actor(document)
+            return await self.actors.fetch_actor(key_id)
         except ParseError:
+            document = await self.actors.fetcher.fetch_json(key_id)
             owner = document.get("owner")
             if not isinstance(owner, str) or domain_of(owner) != domain_of(key_id):
                 raise
-            return vocab.parse_actor(await self.fetcher.fetch_json(owner))
-
-    async def _store(self, actor: vocab.Actor, key: vocab.PublicKey) -> None:
-        now = self.clock()
-        new = remote_account(actor)
-        async with self.db.transaction() as conn:
-            existing = await accounts.get_by_uri(conn, actor.id)
-            if existing is None:
-                account_id = (await accounts.insert_account(conn, self.db.new_id(), new, now)).id
-            elif existing.is_local:
-                return
-            else:
-                account_id = existing.id
-                await accounts.update_remote_account(conn, account_id, new, now)
-            await keys.replace_remote_key(
-                conn,
-                self.db.new_id(),
-                account_id=account_id,
-                key_uri=key.id,
-                public_key_pem=key.pem,
-                now=now,
-            )
+            return await self.actors.fetch_actor(owner)

@@ -17,6 +17,7 @@ from federation.policy import PeerPolicy
 from federation.signatures import HttpSignatureAuth
 from federation.transport import ResolvingTransport
 from federation.uris import Uris
+from outbox.remote import RemoteActors
 from store.db import Database
 from store.migrate import migrate
 from watercooler import __version__
@@ -42,6 +43,7 @@ class Services:
     clock: Clock
     http: httpx.AsyncClient
     fetcher: Fetcher
+    actors: RemoteActors
     keys: StoreKeyResolver
 
     async def aclose(self) -> None:
@@ -95,5 +97,6 @@ async def start_services(
         key_id=uris.instance_key_id, private_key=load_private_key(instance_key), now=clock
     )
     fetcher = Fetcher(http, policy=policy, allow_http=config.federation.allow_http, auth=auth)
-    keys = StoreKeyResolver(db, fetcher, clock)
-    return Services(config, db, uris, policy, clock, http, fetcher, keys)
+    actors = RemoteActors(db, fetcher, clock, allow_http=config.federation.allow_http)
+    keys = StoreKeyResolver(db, actors)
+    return Services(config, db, uris, policy, clock, http, fetcher, actors, keys)

@@ -12,14 +12,17 @@ from federation.verify import verify_request
 from watercooler.services import Services
 
 
-async def request_view(request: Request, base_url: str) -> HttpRequestView:
+async def request_view(
+    request: Request, base_url: str, *, body: bytes | None = None
+) -> HttpRequestView:
     """The request as signed: our public URL (a proxy may have changed scheme), raw headers."""
     query = request.url.query
     url = f"{base_url}{request.url.path}" + (f"?{query}" if query else "")
     headers = tuple(
         (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
     )
-    body = await request.body() if request.method not in ("GET", "HEAD") else b""
+    if body is None:
+        body = await request.body() if request.method not in ("GET", "HEAD") else b""
     return HttpRequestView(method=request.method, url=url, headers=headers, body=body)
 
 

@@ -1,0 +1,96 @@
+"""The inbox worker: runs the handler of each stored activity, durably.
+
+Items are leased, not deleted: a crash leaves the lease to expire and the item is handled
+again (handlers are idempotent). A handler that fails is retried a few times with backoff,
+then the item is marked failed where admins see it. Unknown types are done with a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+from federation.activities import Activity, parse_activity
+from federation.errors import FederationError, ParseError
+from inbox.context import InboxContext
+from store import inbox_items
+from store.records import InboxItemRecord
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[InboxContext, Activity, InboxItemRecord], Awaitable[None]]
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+BATCH = 32
+
+
+class InboxWorker:
+    def __init__(self, ctx: InboxContext, handlers: Mapping[str, Handler]) -> None:
+        self.ctx = ctx
+        self.handlers = handlers
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake the loop: an activity was just stored."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Handle every item due now, one at a time in arrival order; returns how many."""
+        now = self.ctx.clock()
+        async with self.ctx.db.transaction() as conn:
+            items = await inbox_items.lease_due(
+                conn, now=now, lease_until=now + LEASE, limit=BATCH
+            )
+        for item in items:
+            await self._handle(item)
+        return len(items)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("inbox worker cycle failed")
+                handled = 0
+            if handled == 0:
+                self._wake.clear()
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+                await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def _handle(self, item: InboxItemRecord) -> None:
+        db, now = self.ctx.db, self.ctx.clock()
+        try:
+            activity = parse_activity(json.loads(item.body))
+            handler = self.handlers.get(activity.type)
+            if handler is None:
+                log.info("activity ignored activity_id=%s type=%s", item.activity_uri, activity.type)
+            else:
+                await handler(self.ctx, activity, item)
+        except (ParseError, ValueError) as error:
+            log.info("activity dropped activity_id=%s error=%s", item.activity_uri, error)
+            async with db.transaction() as conn:
+                await inbox_items.mark_failed(conn, item.id, now, str(error))
+            return
+        except (FederationError, Exception) as error:  # noqa: BLE001 - one bad item must not stop the rest
+            log.warning(
+                "activity failed activity_id=%s attempt=%d error=%r",
+                item.activity_uri,
+                item.attempts,
+                error,
+            )
+            async with db.transaction() as conn:
+                if item.attempts >= MAX_ATTEMPTS:
+                    await inbox_items.mark_failed(conn, item.id, now, repr(error))
+                else:
+                    delay = timedelta(seconds=30 * 4 ** (item.attempts - 1))
+                    await inbox_items.reschedule(
+                        conn, item.id, next_attempt_at=now + delay, error=repr(error)
+                    )
+            return
+        async with db.transaction() as conn:
+            await inbox_items.mark_done(conn, item.id, self.ctx.clock())

@@ -1,0 +1,64 @@
+"""Inbox endpoints: `POST /inbox` (shared) and `POST /users/{name}/inbox`. Verify, store, 202."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from inbox.receive import MAX_BODY_BYTES, InboxRejected, Intake, accept_activity
+from watercooler.http import error_response, services
+from watercooler.local import local_actor
+from watercooler.signed import request_view
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None past the limit; a large body is never held whole in memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)
+
+
+async def _receive(request: Request, recipient_account_id: int | None) -> Response:
+    svc = services(request)
+    body = await _read_capped(request)
+    if body is None:
+        return error_response(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    view = await request_view(request, svc.config.instance.base_url, body=body)
+    intake = Intake(
+        db=svc.db,
+        keys=svc.keys,
+        policy=svc.policy,
+        clock=svc.clock,
+        max_skew=timedelta(seconds=svc.config.federation.signature_max_skew),
+    )
+    try:
+        stored = await accept_activity(intake, view, recipient_account_id=recipient_account_id)
+    except InboxRejected as error:
+        return error_response(error.status, str(error))
+    if stored:
+        svc.workers.inbox.notify()
+    return Response(status_code=202)
+
+
+async def shared_inbox(request: Request) -> Response:
+    return await _receive(request, None)
+
+
+async def user_inbox(request: Request) -> Response:
+    account, _ = await local_actor(services(request), request.path_params["username"])
+    return await _receive(request, account.id)
+
+
+routes = [
+    Route("/inbox", shared_inbox, methods=["POST"]),
+    Route("/users/{username:str}/inbox", user_inbox, methods=["POST"]),
+]
