@@ -103,9 +103,7 @@ async def accept_activity(
     """
     _, activity = parse_body(view)
     intake.policy.check_url(activity.actor)
-    verified = await verify_request(
-        view, intake.keys, now=intake.clock(), max_skew=intake.max_skew
-    )
+    verified = await verify_request(view, intake.keys, now=intake.clock(), max_skew=intake.max_skew)
     if verified.owner != activity.actor:
         raise SignatureError(
             "invalid", f"signed by {verified.owner}, not by the actor {activity.actor}"

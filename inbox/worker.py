@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from federation.activities import Activity, parse_activity
-from federation.errors import FederationError, ParseError
+from federation.errors import ParseError
 from inbox.context import InboxContext
+from inbox.from_as import NotAllowed
 from store import inbox_items
 from store.records import InboxItemRecord
 
@@ -41,9 +42,7 @@ class InboxWorker:
         """Handle every item due now, one at a time in arrival order; returns how many."""
         now = self.ctx.clock()
         async with self.ctx.db.transaction() as conn:
-            items = await inbox_items.lease_due(
-                conn, now=now, lease_until=now + LEASE, limit=BATCH
-            )
+            items = await inbox_items.lease_due(conn, now=now, lease_until=now + LEASE, limit=BATCH)
         for item in items:
             await self._handle(item)
         return len(items)
@@ -57,7 +56,10 @@ class InboxWorker:
                 handled = 0
             if handled == 0:
                 self._wake.clear()
-                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+                waiters = [
+                    asyncio.ensure_future(stop.wait()),
+                    asyncio.ensure_future(self._wake.wait()),
+                ]
                 await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
                 for waiter in waiters:
                     waiter.cancel()
@@ -68,15 +70,18 @@ class InboxWorker:
             activity = parse_activity(json.loads(item.body))
             handler = self.handlers.get(activity.type)
             if handler is None:
-                log.info("activity ignored activity_id=%s type=%s", item.activity_uri, activity.type)
+                log.info(
+                    "activity ignored activity_id=%s type=%s", item.activity_uri, activity.type
+                )
             else:
                 await handler(self.ctx, activity, item)
-        except (ParseError, ValueError) as error:
+        except (ParseError, NotAllowed, ValueError) as error:
+            # Malformed, or not the actor's to do: retrying cannot help.
             log.info("activity dropped activity_id=%s error=%s", item.activity_uri, error)
             async with db.transaction() as conn:
                 await inbox_items.mark_failed(conn, item.id, now, str(error))
             return
-        except (FederationError, Exception) as error:  # noqa: BLE001 - one bad item must not stop the rest
+        except Exception as error:  # one bad item must not stop the others: retry it later
             log.warning(
                 "activity failed activity_id=%s attempt=%d error=%r",
                 item.activity_uri,

@@ -139,3 +139,23 @@ async def get_instance_actor(conn: Connection) -> AccountRecord | None:
         " ORDER BY id LIMIT 1",
         {},
     )
+
+
+async def suspend(conn: Connection, account_id: int, now: datetime) -> None:
+    """A deleted or suspended actor: its posts leave timelines and stop being served."""
+    await conn.execute(
+        "UPDATE accounts SET suspended_at = :now WHERE id = :id AND suspended_at IS NULL",
+        {"id": account_id, "now": db_time(now)},
+    )
+    await conn.execute(
+        "UPDATE statuses SET deleted_at = :now WHERE account_id = :id AND deleted_at IS NULL",
+        {"id": account_id, "now": db_time(now)},
+    )
+    await conn.execute(
+        "DELETE FROM home_timeline WHERE status_id IN"
+        " (SELECT id FROM statuses WHERE account_id = :id)",
+        {"id": account_id},
+    )
+    await conn.execute(
+        "DELETE FROM follows WHERE account_id = :id OR target_account_id = :id", {"id": account_id}
+    )

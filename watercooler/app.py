@@ -6,6 +6,7 @@ import, so one process can hold several instances (the test rig does).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 
 from watercooler.config import Config
 from watercooler.http import EXCEPTION_HANDLERS
-from watercooler.routes import actors, wellknown
+from watercooler.routes import actors, c2s, inbox, statuses, wellknown
 from watercooler.services import Clock, start_services, system_clock
 
 log = logging.getLogger(__name__)
@@ -26,21 +27,32 @@ def create_app(
     *,
     clock: Clock = system_clock,
     transport: httpx.AsyncBaseTransport | None = None,
+    run_workers: bool = True,
 ) -> Starlette:
-    """An instance for `config`. `clock` and `transport` are for tests."""
+    """An instance for `config`. `clock`, `transport` and `run_workers=False` (drive the
+    queues with `services.workers.run_once()`) are for tests."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = await start_services(config, clock=clock, transport=transport)
         app.state.services = services
+        stop = asyncio.Event()
+        workers = (
+            asyncio.create_task(services.workers.run_forever(stop))
+            if config.server.workers and run_workers
+            else None
+        )
         log.info("instance ready domain=%s", config.instance.domain)
         try:
             yield
         finally:
+            stop.set()
+            if workers is not None:
+                await workers
             await services.aclose()
 
     return Starlette(
-        routes=[*wellknown.routes, *actors.routes],
+        routes=[*wellknown.routes, *actors.routes, *inbox.routes, *statuses.routes, *c2s.routes],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

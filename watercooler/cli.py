@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from federation.uris import Uris
-from store import users
+from store import deliveries, inbox_items, users
 from store.db import Database
 from store.errors import NotFound
 from watercooler.accounts import (
@@ -201,6 +202,67 @@ def cmd_migrate(config: Config, args: argparse.Namespace) -> int:
     return _run_with_db(config, work)
 
 
+def cmd_worker(config: Config, args: argparse.Namespace) -> int:
+    """Run the inbox and delivery workers without the HTTP server (a separate process)."""
+    from watercooler.services import start_services
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+    async def main() -> int:
+        services = await start_services(config)
+        try:
+            if args.once:
+                total = 0
+                while (handled := await services.workers.run_once()) > 0:
+                    total += handled
+                print(f"handled {total} job(s)")
+                return 0
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            await services.workers.run_forever(stop)
+            return 0
+        finally:
+            await services.aclose()
+
+    return asyncio.run(main())
+
+
+def cmd_queue_status(config: Config, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.read() as conn:
+            hosts = await deliveries.summary_by_host(conn)
+            inbound = await inbox_items.counts(conn)
+        print("host\tpending\tretrying\tdead\tsent\tlast success\tlast error")
+        for host in hosts:
+            success = host.last_success_at.isoformat() if host.last_success_at else "-"
+            print(
+                f"{host.host}\t{host.pending}\t{host.retrying}\t{host.dead}\t{host.sent}"
+                f"\t{success}\t{host.last_error or '-'}"
+            )
+        pending = inbound.get("pending", 0)
+        print(
+            f"inbound: {pending} pending, {inbound.get('done', 0)} done, "
+            f"{inbound.get('failed', 0)} failed"
+        )
+        return 0
+
+    return _run_with_db(config, work)
+
+
+def cmd_queue_retry(config: Config, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        async with db.transaction() as conn:
+            count = await deliveries.retry_dead(conn, now=_now(), host=args.host)
+        print(f"{count} dead delivery(ies) queued again")
+        return 0
+
+    return _run_with_db(config, work)
+
+
 def cmd_config_check(config: Config, args: argparse.Namespace) -> int:
     for section, values in asdict(config).items():
         print(f"{section} = {values}")
@@ -253,6 +315,19 @@ def build_parser() -> argparse.ArgumentParser:
     disable = user_sub.add_parser("disable", parents=[common], help="disable a user")
     disable.add_argument("name")
     disable.set_defaults(handler=cmd_user_disable)
+
+    worker = commands.add_parser("worker", parents=[common], help="run the queue workers")
+    worker.add_argument("--once", action="store_true", help="drain what is due, then exit")
+    worker.add_argument("--log-level", default="INFO")
+    worker.set_defaults(handler=cmd_worker)
+
+    queue = commands.add_parser("queue", parents=[common], help="delivery and inbound queues")
+    queue_sub = queue.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
+    status = queue_sub.add_parser("status", parents=[common], help="jobs per peer host")
+    status.set_defaults(handler=cmd_queue_status)
+    retry = queue_sub.add_parser("retry", parents=[common], help="queue dead deliveries again")
+    retry.add_argument("--host")
+    retry.set_defaults(handler=cmd_queue_retry)
 
     token = commands.add_parser("token", parents=[common], help="API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")

@@ -37,6 +37,14 @@ class InstanceConfig:
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    workers: bool = True
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    max_attempts: int = 15
+    per_host_concurrency: int = 4
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     peers: tuple[PeerConfig, ...] = ()
 
     @property
@@ -96,7 +105,9 @@ class _Section:
     def key(self, key: str) -> str:
         return f"{self.name}.{key}" if self.name else key
 
-    def get(self, key: str, kind: type, default: Any = ..., *, required: bool = False) -> Any:
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = False
+    ) -> Any:
         self.used.add(key)
         if key not in self.data:
             if required or default is ...:
@@ -104,7 +115,8 @@ class _Section:
             return default
         value = self.data[key]
         if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
-            raise ConfigError(f"{self.key(key)}: expected {kind.__name__}, got {value!r}")
+            names = "/".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+            raise ConfigError(f"{self.key(key)}: expected {names}, got {value!r}")
         return value
 
     def finish(self) -> None:
@@ -141,7 +153,20 @@ def parse_config(data: dict[str, Any]) -> Config:
     port = server.get("port", int, 8080)
     if not 0 <= port <= 65535:
         raise ConfigError(f"server.port: expected 0-65535, got {port}")
+    workers = server.get("workers", bool, True)
     server.finish()
+
+    delivery = _Section("delivery", root.get("delivery", dict, {}))
+    max_attempts = delivery.get("max_attempts", int, DeliveryConfig.max_attempts)
+    if not 1 <= max_attempts <= 100:
+        raise ConfigError(f"delivery.max_attempts: expected 1-100, got {max_attempts}")
+    per_host = delivery.get("per_host_concurrency", int, DeliveryConfig.per_host_concurrency)
+    if not 1 <= per_host <= 64:
+        raise ConfigError(f"delivery.per_host_concurrency: expected 1-64, got {per_host}")
+    timeout = delivery.get("timeout", (int, float), DeliveryConfig.timeout)
+    if isinstance(timeout, bool) or not 1 <= timeout <= 120:
+        raise ConfigError(f"delivery.timeout: expected 1-120 seconds, got {timeout}")
+    delivery.finish()
 
     database = _Section("database", root.get("database", dict, {}))
     db_path = database.get("path", str, DatabaseConfig.path)
@@ -182,7 +207,10 @@ def parse_config(data: dict[str, Any]) -> Config:
 
     return Config(
         instance=InstanceConfig(domain=domain, base_url=base_url, name=name),
-        server=ServerConfig(host=host, port=port),
+        server=ServerConfig(host=host, port=port, workers=workers),
+        delivery=DeliveryConfig(
+            max_attempts=max_attempts, per_host_concurrency=per_host, timeout=float(timeout)
+        ),
         database=DatabaseConfig(path=db_path),
         media=MediaConfig(path=media_path),
         federation=FederationConfig(

@@ -5,6 +5,7 @@ Nothing here exists at import time, so several instances can live in one process
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,11 @@ from federation.policy import PeerPolicy
 from federation.signatures import HttpSignatureAuth
 from federation.transport import ResolvingTransport
 from federation.uris import Uris
+from inbox.context import InboxContext
+from inbox.handlers import HANDLERS
+from inbox.worker import InboxWorker
+from outbox.delivery import DeliverySettings, DeliveryWorker
+from outbox.publish import Publisher
 from outbox.remote import RemoteActors
 from store.db import Database
 from store.migrate import migrate
@@ -35,6 +41,20 @@ def system_clock() -> datetime:
 
 
 @dataclass
+class Workers:
+    """The queue workers of this process; `run_forever` in the server, `run_once` in tests."""
+
+    inbox: InboxWorker
+    delivery: DeliveryWorker
+
+    async def run_once(self) -> int:
+        return await self.inbox.run_once() + await self.delivery.run_once()
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(self.inbox.run_forever(stop), self.delivery.run_forever(stop))
+
+
+@dataclass
 class Services:
     config: Config
     db: Database
@@ -45,6 +65,8 @@ class Services:
     fetcher: Fetcher
     actors: RemoteActors
     keys: StoreKeyResolver
+    publisher: Publisher
+    workers: Workers
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -99,4 +121,24 @@ async def start_services(
     fetcher = Fetcher(http, policy=policy, allow_http=config.federation.allow_http, auth=auth)
     actors = RemoteActors(db, fetcher, clock, allow_http=config.federation.allow_http)
     keys = StoreKeyResolver(db, actors)
-    return Services(config, db, uris, policy, clock, http, fetcher, actors, keys)
+    delivery = DeliveryWorker(
+        db,
+        http,
+        policy=policy,
+        clock=clock,
+        settings=DeliverySettings(
+            max_attempts=config.delivery.max_attempts,
+            per_host_concurrency=config.delivery.per_host_concurrency,
+            request_timeout=config.delivery.timeout,
+            lease_seconds=max(60.0, 3 * config.delivery.timeout),
+            allow_http=config.federation.allow_http,
+        ),
+    )
+    publisher = Publisher(db, uris, clock, actors, notify=delivery.notify)
+    inbox = InboxWorker(
+        InboxContext(db, uris, clock, actors, fetcher, publisher), handlers=HANDLERS
+    )
+    workers = Workers(inbox=inbox, delivery=delivery)
+    return Services(
+        config, db, uris, policy, clock, http, fetcher, actors, keys, publisher, workers
+    )

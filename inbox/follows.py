@@ -1,0 +1,78 @@
+"""Handlers for Follow, Accept and Reject."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from federation.activities import Activity
+from inbox.context import InboxContext
+from inbox.from_as import NotAllowed
+from store import accounts, follows
+from store.records import InboxItemRecord
+
+log = logging.getLogger(__name__)
+
+
+async def handle_follow(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    """A remote actor follows a local one (by actor id or profile URL, as peers differ)."""
+    username = ctx.uris.local_username(activity.object_id or "")
+    async with ctx.db.read() as conn:
+        target = await accounts.get_local(conn, username) if username else None
+    if target is None or target.actor_type == "Application":
+        log.info("follow of unknown account object=%s", activity.object_id)
+        return
+    follower = await ctx.actors.get(activity.actor)
+    if follower is None:
+        raise NotAllowed(f"follower {activity.actor} unavailable")
+    async with ctx.db.transaction() as conn:
+        await follows.upsert(
+            conn,
+            ctx.db.new_id(),
+            account_id=follower.id,
+            target_account_id=target.id,
+            uri=activity.id or item.activity_uri,
+            state=follows.PENDING,
+            now=ctx.clock(),
+        )
+    if not target.manually_approves_followers:
+        await ctx.publisher.answer_follow(target, follower, json.loads(item.body), accept=True)
+
+
+async def _follow_answered(ctx: InboxContext, activity: Activity) -> tuple[int, str] | None:
+    """(follow id, state) of our follow that this Accept or Reject answers, if it is ours and
+    the answer comes from the followed actor."""
+    follow_uri = activity.object_id
+    async with ctx.db.read() as conn:
+        record = await follows.get_by_uri(conn, follow_uri) if follow_uri else None
+        target = await accounts.get_by_uri(conn, activity.actor)
+        if record is None and target is not None and activity.object is not None:
+            # Some servers answer with a Follow whose id they did not keep: match by actors.
+            follower_uri = activity.object.get("actor")
+            follower = (
+                await accounts.get_by_uri(conn, follower_uri)
+                if isinstance(follower_uri, str)
+                else None
+            )
+            if follower is not None:
+                record = await follows.get(conn, follower.id, target.id)
+    if record is None or target is None or record.target_account_id != target.id:
+        return None
+    return record.id, record.state
+
+
+async def handle_accept(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    found = await _follow_answered(ctx, activity)
+    if found is None:
+        log.info("accept of unknown follow activity=%s", activity.id)
+        return
+    async with ctx.db.transaction() as conn:
+        await follows.set_state(conn, found[0], follows.ACCEPTED, ctx.clock())
+
+
+async def handle_reject(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    found = await _follow_answered(ctx, activity)
+    if found is None:
+        return
+    async with ctx.db.transaction() as conn:
+        await follows.delete(conn, found[0])

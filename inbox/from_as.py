@@ -1,0 +1,135 @@
+"""Remote notes into our store: sanitised, linked to their thread, fanned out to readers.
+
+Shared by Create, Announce (a boosted post we have not seen) and reply-parent fetching.
+An object is trusted only from its own host: an embedded copy from elsewhere is re-fetched
+from its origin. Reply chains are followed up to MAX_REPLY_DEPTH parents.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from federation.errors import FederationError, ParseError
+from federation.html import plain_text, sanitize_html
+from federation.objects import Mention, Note, parse_object
+from federation.policy import domain_of
+from inbox.context import InboxContext
+from outbox.addressing import visibility_of
+from store import accounts, follows, inbox_items, statuses, timelines
+from store.records import AccountRecord, StatusRecord
+from store.statuses import NewStatus
+
+log = logging.getLogger(__name__)
+
+MAX_REPLY_DEPTH = 8
+POST_TYPES = ("Note", "Question", "Article", "Page")
+
+
+class NotAllowed(FederationError):
+    """The activity asks for something its actor may not do; dropped with a log line."""
+
+
+async def note_from(
+    ctx: InboxContext, document: dict[str, Any] | None, object_id: str | None
+) -> Note:
+    """The object of an activity, from the embedded copy if it comes from the object's own
+    host, else fetched from its origin."""
+    if document is not None:
+        embedded_id = document.get("id")
+        if isinstance(embedded_id, str) and (object_id is None or embedded_id == object_id):
+            object_id = embedded_id
+    if object_id is None:
+        raise ParseError("activity has no object id")
+    if document is None or document.get("id") != object_id:
+        document = await ctx.fetcher.fetch_json(object_id)
+    return parse_object(document)
+
+
+async def _mentioned_accounts(ctx: InboxContext, tags: Iterable[object]) -> list[AccountRecord]:
+    """Accounts we know among the mentions: local ones always, remote ones if stored."""
+    found: dict[int, AccountRecord] = {}
+    async with ctx.db.read() as conn:
+        for tag in tags:
+            if not isinstance(tag, Mention):
+                continue
+            username = ctx.uris.local_username(tag.href)
+            if username is not None:
+                account = await accounts.get_local(conn, username)
+            else:
+                account = await accounts.get_by_uri(conn, tag.href)
+            if account is not None:
+                found[account.id] = account
+    return list(found.values())
+
+
+async def store_note(
+    ctx: InboxContext, note: Note, *, item_id: int | None = None, depth: int = 0
+) -> StatusRecord | None:
+    """Store a remote post once (by its id) and put it on the home timelines it belongs to."""
+    async with ctx.db.read() as conn:
+        existing = await statuses.get_by_uri(conn, note.id)
+    if existing is not None:
+        return existing
+    if note.type not in POST_TYPES:
+        log.info("object ignored object=%s type=%s", note.id, note.type)
+        return None
+    if note.attributed_to is None or domain_of(note.attributed_to) != domain_of(note.id):
+        raise NotAllowed(f"{note.id} is attributed to an actor on another host")
+    author = await ctx.actors.get(note.attributed_to)
+    if author is None:
+        raise FederationError(f"author {note.attributed_to} unavailable")
+    parent = await _parent(ctx, note.in_reply_to, depth)
+    mentioned = await _mentioned_accounts(ctx, note.tags)
+    visibility = visibility_of(note.to, note.cc, followers_url=author.followers_url)
+    hashtags = [tag.name for tag in note.hashtags]
+    new = NewStatus(
+        uri=note.id,
+        url=note.url or note.id,
+        account_id=author.id,
+        local=False,
+        visibility=visibility,
+        content=sanitize_html(note.content),
+        in_reply_to_id=parent.id if parent else None,
+        in_reply_to_uri=note.in_reply_to,
+        in_reply_to_account_id=parent.account_id if parent else None,
+        conversation_uri=note.conversation,
+        object_type=note.type,
+        name=plain_text(note.name) if note.name else None,
+        spoiler_text=plain_text(note.summary or ""),
+        sensitive=note.sensitive,
+        language=note.language,
+    )
+    published = note.published or ctx.clock()
+    async with ctx.db.transaction() as conn:
+        if await statuses.get_by_uri(conn, note.id) is not None:
+            return await statuses.get_by_uri(conn, note.id)
+        status = await statuses.insert(conn, ctx.db.new_id(), new, min(published, ctx.clock()))
+        await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
+        await statuses.set_tags(conn, status.id, hashtags)
+        if parent is not None:
+            await statuses.adjust_count(conn, parent.id, "replies_count", 1)
+        readers = {a.id for a in mentioned if a.is_local}
+        if visibility != "direct":
+            readers.update(await follows.local_follower_ids(conn, author.id))
+        await timelines.add(conn, readers, status.id)
+        if item_id is not None:
+            await inbox_items.add_recipients(conn, item_id, readers)
+    log.info("status stored status=%s visibility=%s readers=%d", note.id, visibility, len(readers))
+    return status
+
+
+async def _parent(ctx: InboxContext, in_reply_to: str | None, depth: int) -> StatusRecord | None:
+    if in_reply_to is None:
+        return None
+    async with ctx.db.read() as conn:
+        parent = await statuses.get_by_uri(conn, in_reply_to)
+    if parent is not None or depth >= MAX_REPLY_DEPTH or ctx.uris.local_status(in_reply_to):
+        return parent
+    try:
+        note = await note_from(ctx, None, in_reply_to)
+        return await store_note(ctx, note, depth=depth + 1)
+    except FederationError as error:
+        log.info("reply parent unavailable parent=%s error=%s", in_reply_to, error)
+        return None

@@ -1,0 +1,81 @@
+"""Handlers for Create, Update and Delete: posts and actors change only by their owner."""
+
+from __future__ import annotations
+
+import logging
+
+from federation.activities import Activity
+from federation.html import plain_text, sanitize_html
+from federation.policy import domain_of
+from federation.vocab import parse_actor
+from inbox.context import InboxContext
+from inbox.from_as import POST_TYPES, NotAllowed, note_from, store_note
+from store import accounts, statuses
+from store.records import InboxItemRecord
+
+log = logging.getLogger(__name__)
+
+
+async def handle_create(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    if activity.object_type not in (None, *POST_TYPES):
+        log.info("create ignored type=%s activity=%s", activity.object_type, activity.id)
+        return
+    note = await note_from(ctx, activity.object, activity.object_id)
+    if note.attributed_to != activity.actor:
+        raise NotAllowed(f"{activity.actor} cannot create a post of {note.attributed_to}")
+    await store_note(ctx, note, item_id=item.id)
+
+
+async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    if activity.object_id == activity.actor and activity.object is not None:
+        actor = parse_actor(activity.object)
+        await ctx.actors.store(actor)
+        return
+    if activity.object_type not in (None, *POST_TYPES):
+        return
+    note = await note_from(ctx, activity.object, activity.object_id)
+    async with ctx.db.read() as conn:
+        status = await statuses.get_by_uri(conn, note.id)
+        author = await accounts.get_by_id(conn, status.account_id) if status else None
+    if status is None or author is None:
+        return
+    if author.uri != activity.actor or domain_of(note.id) != domain_of(activity.actor):
+        raise NotAllowed(f"{activity.actor} cannot update {note.id}")
+    async with ctx.db.transaction() as conn:
+        await statuses.update_content(
+            conn,
+            status.id,
+            content=sanitize_html(note.content),
+            text="",
+            spoiler_text=plain_text(note.summary or ""),
+            sensitive=note.sensitive,
+            name=plain_text(note.name) if note.name else None,
+            edited_at=note.updated or ctx.clock(),
+        )
+        await statuses.set_tags(conn, status.id, [tag.name for tag in note.hashtags])
+
+
+async def handle_delete(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    target = activity.object_id
+    if target is None:
+        return
+    if target == activity.actor:
+        async with ctx.db.transaction() as conn:
+            account = await accounts.get_by_uri(conn, target)
+            if account is not None and not account.is_local:
+                await accounts.suspend(conn, account.id, ctx.clock())
+        log.info("remote actor deleted actor=%s", target)
+        return
+    async with ctx.db.transaction() as conn:
+        status = await statuses.get_by_uri(conn, target)
+        if status is None:
+            return
+        author = await accounts.get_by_id(conn, status.account_id)
+        if author is None or author.uri != activity.actor:
+            raise NotAllowed(f"{activity.actor} cannot delete {target}")
+        if status.deleted_at is None:
+            await statuses.mark_deleted(conn, status.id, ctx.clock())
+            if status.in_reply_to_id is not None:
+                await statuses.adjust_count(conn, status.in_reply_to_id, "replies_count", -1)
+            if status.reblog_of_id is not None:
+                await statuses.adjust_count(conn, status.reblog_of_id, "reblogs_count", -1)

@@ -1,0 +1,143 @@
+"""Handlers for Announce, Like, Block and Undo."""
+
+from __future__ import annotations
+
+import logging
+
+from federation.activities import Activity
+from federation.errors import FederationError
+from inbox.context import InboxContext
+from inbox.from_as import NotAllowed, note_from, store_note
+from store import accounts, follows, reactions, statuses, timelines
+from store.records import InboxItemRecord
+from store.statuses import NewStatus
+
+log = logging.getLogger(__name__)
+
+
+async def handle_announce(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    """A boost: the boosted post (fetched from its origin if new) and the boost itself."""
+    if activity.id is None or activity.object_id is None:
+        return
+    booster = await ctx.actors.get(activity.actor)
+    if booster is None:
+        raise FederationError(f"booster {activity.actor} unavailable")
+    async with ctx.db.read() as conn:
+        original = await statuses.get_by_uri(conn, activity.object_id)
+    if original is None:
+        original = await store_note(ctx, await note_from(ctx, None, activity.object_id))
+    if original is None or original.visibility not in ("public", "unlisted"):
+        raise NotAllowed(f"{activity.object_id} cannot be boosted")
+    async with ctx.db.transaction() as conn:
+        if await statuses.get_by_uri(conn, activity.id) is not None:
+            return
+        boost = await statuses.insert(
+            conn,
+            ctx.db.new_id(),
+            NewStatus(
+                uri=activity.id,
+                url=None,
+                account_id=booster.id,
+                local=False,
+                visibility="public",
+                content="",
+                activity_uri=activity.id,
+                reblog_of_id=original.id,
+            ),
+            min(activity.published or ctx.clock(), ctx.clock()),
+        )
+        await statuses.adjust_count(conn, original.id, "reblogs_count", 1)
+        readers = set(await follows.local_follower_ids(conn, booster.id)) - {original.account_id}
+        await timelines.add(conn, readers, boost.id)
+
+
+async def handle_like(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    if activity.object_id is None:
+        return
+    async with ctx.db.read() as conn:
+        status = await statuses.get_by_uri(conn, activity.object_id)
+    if status is None:
+        return  # likes of posts we do not hold change nothing here
+    liker = await ctx.actors.get(activity.actor)
+    if liker is None:
+        raise FederationError(f"liker {activity.actor} unavailable")
+    async with ctx.db.transaction() as conn:
+        if await reactions.add_favourite(
+            conn,
+            ctx.db.new_id(),
+            account_id=liker.id,
+            status_id=status.id,
+            uri=activity.id or item.activity_uri,
+            now=ctx.clock(),
+        ):
+            await statuses.adjust_count(conn, status.id, "favourites_count", 1)
+
+
+async def handle_block(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    username = ctx.uris.local_username(activity.object_id or "")
+    async with ctx.db.read() as conn:
+        target = await accounts.get_local(conn, username) if username else None
+    blocker = await ctx.actors.get(activity.actor)
+    if target is None or blocker is None:
+        return
+    async with ctx.db.transaction() as conn:
+        await reactions.add_block(
+            conn,
+            ctx.db.new_id(),
+            account_id=blocker.id,
+            target_account_id=target.id,
+            uri=activity.id or item.activity_uri,
+            now=ctx.clock(),
+        )
+        for a, b in ((blocker, target), (target, blocker)):
+            record = await follows.get(conn, a.id, b.id)
+            if record is not None:
+                await follows.delete(conn, record.id)
+                await timelines.remove_author_from(conn, a.id, b.id)
+
+
+async def handle_undo(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    """Take back a Follow, Like, Announce or Block — only the actor's own."""
+    inner = activity.object or {}
+    inner_actor = inner.get("actor")
+    if isinstance(inner_actor, dict):
+        inner_actor = inner_actor.get("id")
+    if inner and inner_actor != activity.actor:
+        raise NotAllowed(f"{activity.actor} cannot undo an activity of {inner_actor}")
+    inner_id = activity.object_id
+    async with ctx.db.transaction() as conn:
+        actor = await accounts.get_by_uri(conn, activity.actor)
+        if actor is None:
+            return
+        kind = activity.object_type
+        if kind == "Follow" or (
+            kind is None and inner_id and (await follows.get_by_uri(conn, inner_id))
+        ):
+            record = await follows.get_by_uri(conn, inner_id) if inner_id else None
+            if record is None:
+                target_username = ctx.uris.local_username(str(inner.get("object") or ""))
+                target = (
+                    await accounts.get_local(conn, target_username) if target_username else None
+                )
+                record = await follows.get(conn, actor.id, target.id) if target else None
+            if record is not None and record.account_id == actor.id:
+                await follows.delete(conn, record.id)
+                await timelines.remove_author_from(conn, record.target_account_id, actor.id)
+        elif kind == "Announce" and inner_id:
+            boost = await statuses.get_by_uri(conn, inner_id)
+            if boost is not None and boost.account_id == actor.id and boost.deleted_at is None:
+                await statuses.mark_deleted(conn, boost.id, ctx.clock())
+                if boost.reblog_of_id is not None:
+                    await statuses.adjust_count(conn, boost.reblog_of_id, "reblogs_count", -1)
+        elif kind == "Like":
+            liked = inner.get("object")
+            status = await statuses.get_by_uri(conn, liked) if isinstance(liked, str) else None
+            if status is not None and await reactions.remove_favourite(conn, actor.id, status.id):
+                await statuses.adjust_count(conn, status.id, "favourites_count", -1)
+        elif kind == "Block":
+            blocked = ctx.uris.local_username(str(inner.get("object") or ""))
+            target = await accounts.get_local(conn, blocked) if blocked else None
+            if target is not None:
+                await reactions.remove_block(conn, actor.id, target.id)
+        else:
+            log.info("undo ignored activity=%s inner=%s", activity.id, inner_id)

@@ -1,0 +1,536 @@
+"""Local actions become activities: stored, fanned out to local readers and queued for
+delivery to remote inboxes, all in one transaction (the transactional outbox).
+
+Each public method is one thing a user does (post, edit, delete, follow, like, boost,
+block and their undos). Network look-ups (mentioned remote accounts) happen before the
+transaction; nothing is sent from here, the delivery worker sends after commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from federation import activities
+from federation.astools import PUBLIC
+from federation.objects import note_to_json
+from federation.policy import domain_of
+from federation.uris import Uris
+from outbox.addressing import address
+from outbox.remote import RemoteActors
+from outbox.render import Handle, MentionTarget, extract_hashtags, extract_mentions, render_html
+from outbox.to_as import acct, status_to_note
+from store import accounts, deliveries, follows, reactions, statuses, timelines
+from store import activities as stored_activities
+from store.db import Connection, Database
+from store.records import AccountRecord, FollowRecord, StatusRecord
+from store.statuses import NewStatus
+
+log = logging.getLogger(__name__)
+
+MAX_STATUS_CHARS = 5000
+
+
+class PublishError(ValueError):
+    """The action cannot be done as asked (empty post, not yours, unknown visibility)."""
+
+
+def _inbox(account: AccountRecord) -> str | None:
+    """Where one server receives for this account: its shared inbox if it has one."""
+    return account.shared_inbox_url or account.inbox_url
+
+
+class Publisher:
+    def __init__(
+        self,
+        db: Database,
+        uris: Uris,
+        clock: Callable[[], datetime],
+        actors: RemoteActors,
+        notify: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.uris = uris
+        self.clock = clock
+        self.actors = actors
+        self.notify = notify
+        self.domain = domain_of(uris.base_url)
+
+    # ----- helpers -------------------------------------------------------------------------
+
+    async def _mention_targets(
+        self, text: str
+    ) -> tuple[dict[Handle, MentionTarget], list[AccountRecord]]:
+        targets: dict[Handle, MentionTarget] = {}
+        found: list[AccountRecord] = []
+        for handle in extract_mentions(text):
+            account = await self._resolve(handle)
+            if account is None or any(a.id == account.id for a in found):
+                continue
+            found.append(account)
+            name = account.username if account.is_local else acct(account, self.domain)
+            targets[handle] = MentionTarget(account.uri, account.url or account.uri, name)
+        return targets, found
+
+    async def _resolve(self, handle: Handle) -> AccountRecord | None:
+        if handle.domain is None or handle.domain in (self.domain, self.domain.split(":")[0]):
+            async with self.db.read() as conn:
+                return await accounts.get_local(conn, handle.username)
+        return await self.actors.resolve_handle(handle.username, handle.domain)
+
+    async def _enqueue(
+        self,
+        conn: Connection,
+        actor: AccountRecord,
+        document: dict[str, Any],
+        inboxes: Iterable[str | None],
+        *,
+        status_id: int | None = None,
+        object_uri: str | None = None,
+    ) -> None:
+        """Record the activity and queue one delivery per distinct remote inbox."""
+        body = json.dumps(document)
+        await stored_activities.insert(
+            conn,
+            self.db.new_id(),
+            uri=document["id"],
+            account_id=actor.id,
+            type_=document["type"],
+            object_uri=object_uri,
+            status_id=status_id,
+            body=body,
+            now=self.clock(),
+        )
+        targets = sorted({inbox for inbox in inboxes if inbox and domain_of(inbox) != self.domain})
+        if targets:
+            await deliveries.enqueue(
+                conn,
+                self.db.new_id,
+                activity_uri=document["id"],
+                actor_account_id=actor.id,
+                inboxes=targets,
+                body=body,
+                now=self.clock(),
+            )
+
+    async def _audience(
+        self,
+        conn: Connection,
+        author: AccountRecord,
+        visibility: str,
+        mentioned: Sequence[AccountRecord],
+    ) -> tuple[set[int], list[str | None]]:
+        """(local readers' account ids, remote inboxes) of a status of `author`."""
+        readers = {author.id} | {a.id for a in mentioned if a.is_local}
+        inboxes: list[str | None] = [_inbox(a) for a in mentioned if not a.is_local]
+        if visibility != "direct":
+            readers.update(await follows.local_follower_ids(conn, author.id))
+            inboxes.extend(await follows.remote_follower_inboxes(conn, author.id))
+        return readers, inboxes
+
+    async def _note_json(
+        self, conn: Connection, status: StatusRecord, author: AccountRecord
+    ) -> dict[str, Any]:
+        mentioned = [
+            account
+            for account_id in await statuses.mentioned_account_ids(conn, status.id)
+            if (account := await accounts.get_by_id(conn, account_id)) is not None
+        ]
+        note = status_to_note(
+            status,
+            author=author,
+            mentioned=mentioned,
+            tags=await statuses.tag_names(conn, status.id),
+            in_reply_to_uri=status.in_reply_to_uri,
+            uris=self.uris,
+        )
+        return note_to_json(note)
+
+    async def note_json(self, status: StatusRecord) -> dict[str, Any]:
+        """The Note document of a local status (served at its id)."""
+        async with self.db.read() as conn:
+            author = await accounts.get_by_id(conn, status.account_id)
+            assert author is not None
+            return await self._note_json(conn, status, author)
+
+    # ----- statuses ------------------------------------------------------------------------
+
+    async def post(
+        self,
+        author: AccountRecord,
+        text: str,
+        *,
+        visibility: str = "public",
+        spoiler_text: str = "",
+        sensitive: bool = False,
+        in_reply_to: StatusRecord | None = None,
+        language: str | None = None,
+    ) -> StatusRecord:
+        if visibility not in ("public", "unlisted", "private", "direct"):
+            raise PublishError(f"unknown visibility {visibility!r}")
+        if not text.strip():
+            raise PublishError("a post needs text")
+        if len(text) > MAX_STATUS_CHARS:
+            raise PublishError(f"a post has at most {MAX_STATUS_CHARS} characters")
+        targets, mentioned = await self._mention_targets(text)
+        parent_author: AccountRecord | None = None
+        if in_reply_to is not None:
+            async with self.db.read() as conn:
+                parent_author = await accounts.get_by_id(conn, in_reply_to.account_id)
+            if parent_author is not None and all(a.id != parent_author.id for a in mentioned):
+                if parent_author.id != author.id:
+                    mentioned.append(parent_author)  # replies reach the parent's author
+        tags = extract_hashtags(text)
+        content = render_html(
+            text, mentions=targets, tag_url=self.uris.tag, author_acct=author.username
+        )
+        now = self.clock()
+        status_id = self.db.new_id()
+        uri = self.uris.status(author.username, status_id)
+        new = NewStatus(
+            uri=uri,
+            url=self.uris.status_url(author.username, status_id),
+            account_id=author.id,
+            local=True,
+            visibility=visibility,
+            content=content,
+            text=text,
+            activity_uri=self.uris.status_activity(author.username, status_id),
+            in_reply_to_id=in_reply_to.id if in_reply_to else None,
+            in_reply_to_uri=in_reply_to.uri if in_reply_to else None,
+            in_reply_to_account_id=in_reply_to.account_id if in_reply_to else None,
+            conversation_uri=(
+                in_reply_to.conversation_uri
+                if in_reply_to and in_reply_to.conversation_uri
+                else f"{self.uris.base_url}/contexts/{status_id}"
+            ),
+            spoiler_text=spoiler_text,
+            sensitive=sensitive or bool(spoiler_text),
+            language=language,
+        )
+        async with self.db.transaction() as conn:
+            status = await statuses.insert(conn, status_id, new, now)
+            await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
+            await statuses.set_tags(conn, status.id, tags)
+            if in_reply_to is not None:
+                await statuses.adjust_count(conn, in_reply_to.id, "replies_count", 1)
+            note = await self._note_json(conn, status, author)
+            create = activities.create(author.uri, note)
+            readers, inboxes = await self._audience(conn, author, visibility, mentioned)
+            await timelines.add(conn, readers, status.id)
+            await self._enqueue(conn, author, create, inboxes, status_id=status.id, object_uri=uri)
+        log.info("status published status=%s visibility=%s", uri, visibility)
+        self.notify()
+        return status
+
+    async def edit(
+        self,
+        author: AccountRecord,
+        status: StatusRecord,
+        text: str,
+        *,
+        spoiler_text: str | None = None,
+        sensitive: bool | None = None,
+    ) -> dict[str, Any]:
+        """Returns the Update activity."""
+        if status.account_id != author.id or status.deleted_at is not None:
+            raise PublishError("only the author can edit a status")
+        if not text.strip() or len(text) > MAX_STATUS_CHARS:
+            raise PublishError("a post needs between 1 and 5000 characters")
+        targets, _ = await self._mention_targets(text)
+        content = render_html(
+            text, mentions=targets, tag_url=self.uris.tag, author_acct=author.username
+        )
+        spoiler = status.spoiler_text if spoiler_text is None else spoiler_text
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await statuses.update_content(
+                conn,
+                status.id,
+                content=content,
+                text=text,
+                spoiler_text=spoiler,
+                sensitive=status.sensitive if sensitive is None else sensitive,
+                name=status.name,
+                edited_at=now,
+            )
+            await statuses.set_tags(conn, status.id, extract_hashtags(text))
+            edited = await statuses.get_by_id(conn, status.id)
+            assert edited is not None
+            note = await self._note_json(conn, edited, author)
+            update = activities.update(
+                author.uri, note, id=f"{status.uri}#updates/{int(now.timestamp())}", published=now
+            )
+            mentioned = await self._mentioned(conn, status.id)
+            _, inboxes = await self._audience(conn, author, status.visibility, mentioned)
+            await self._enqueue(
+                conn, author, update, inboxes, status_id=status.id, object_uri=status.uri
+            )
+        self.notify()
+        return edited
+
+    async def _mentioned(self, conn: Connection, status_id: int) -> list[AccountRecord]:
+        return [
+            account
+            for account_id in await statuses.mentioned_account_ids(conn, status_id)
+            if (account := await accounts.get_by_id(conn, account_id)) is not None
+        ]
+
+    async def delete(self, author: AccountRecord, status: StatusRecord) -> dict[str, Any] | None:
+        if status.account_id != author.id:
+            raise PublishError("only the author can delete a status")
+        if status.deleted_at is not None:
+            return None
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            mentioned = await self._mentioned(conn, status.id)
+            to, cc = address(
+                status.visibility,  # type: ignore[arg-type]
+                followers_url=author.followers_url or self.uris.followers(author.username),
+                mentioned=[a.uri for a in mentioned],
+            )
+            _, inboxes = await self._audience(conn, author, status.visibility, mentioned)
+            await statuses.mark_deleted(conn, status.id, now)
+            if status.in_reply_to_id is not None:
+                await statuses.adjust_count(conn, status.in_reply_to_id, "replies_count", -1)
+            if status.reblog_of_id is not None:
+                await statuses.adjust_count(conn, status.reblog_of_id, "reblogs_count", -1)
+            document = activities.delete(
+                author.uri, status.uri, to, cc, published=now, former_type="Note"
+            )
+            await self._enqueue(
+                conn, author, document, inboxes, status_id=status.id, object_uri=status.uri
+            )
+        self.notify()
+
+    # ----- boosts and likes ----------------------------------------------------------------
+
+    async def boost(self, account: AccountRecord, original: StatusRecord) -> StatusRecord:
+        if original.visibility not in ("public", "unlisted") or original.reblog_of_id is not None:
+            raise PublishError("only public and unlisted posts can be boosted")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            existing = await statuses.get_boost(conn, account.id, original.id)
+            if existing is not None:
+                return existing
+            original_author = await accounts.get_by_id(conn, original.account_id)
+            assert original_author is not None
+            status_id = self.db.new_id()
+            activity_uri = self.uris.status_activity(account.username, status_id)
+            boost = await statuses.insert(
+                conn,
+                status_id,
+                NewStatus(
+                    uri=activity_uri,
+                    url=None,
+                    account_id=account.id,
+                    local=True,
+                    visibility="public",
+                    content="",
+                    activity_uri=activity_uri,
+                    reblog_of_id=original.id,
+                ),
+                now,
+            )
+            await statuses.adjust_count(conn, original.id, "reblogs_count", 1)
+            followers_url = account.followers_url or self.uris.followers(account.username)
+            document = activities.announce(
+                activity_uri,
+                account.uri,
+                original.uri,
+                [PUBLIC],
+                [original_author.uri, followers_url],
+                now,
+            )
+            readers, inboxes = await self._audience(conn, account, "public", [original_author])
+            await timelines.add(conn, readers - {original_author.id}, boost.id)
+            await self._enqueue(
+                conn, account, document, inboxes, status_id=boost.id, object_uri=original.uri
+            )
+        self.notify()
+        return boost
+
+    async def unboost(
+        self, account: AccountRecord, original: StatusRecord
+    ) -> dict[str, Any] | None:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            boost = await statuses.get_boost(conn, account.id, original.id)
+            if boost is None:
+                return None
+            original_author = await accounts.get_by_id(conn, original.account_id)
+            assert original_author is not None
+            await statuses.mark_deleted(conn, boost.id, now)
+            await statuses.adjust_count(conn, original.id, "reblogs_count", -1)
+            followers_url = account.followers_url or self.uris.followers(account.username)
+            announce = activities.announce(
+                boost.uri,
+                account.uri,
+                original.uri,
+                [PUBLIC],
+                [original_author.uri, followers_url],
+                boost.created_at,
+            )
+            document = activities.undo(f"{boost.uri}/undo", account.uri, announce, published=now)
+            _, inboxes = await self._audience(conn, account, "public", [original_author])
+            await self._enqueue(conn, account, document, inboxes, object_uri=boost.uri)
+        self.notify()
+        return document
+
+    async def like(self, account: AccountRecord, status: StatusRecord) -> dict[str, Any] | None:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            like_id = self.db.new_id()
+            uri = self.uris.activity(account.username, "likes", like_id)
+            if not await reactions.add_favourite(
+                conn, like_id, account_id=account.id, status_id=status.id, uri=uri, now=now
+            ):
+                return None
+            await statuses.adjust_count(conn, status.id, "favourites_count", 1)
+            author = await accounts.get_by_id(conn, status.account_id)
+            assert author is not None
+            document = activities.like(uri, account.uri, status.uri, published=now, to=[author.uri])
+            await self._enqueue(conn, account, document, [author.inbox_url], object_uri=status.uri)
+        self.notify()
+        return document
+
+    async def unlike(self, account: AccountRecord, status: StatusRecord) -> dict[str, Any] | None:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            uri = await reactions.favourite_uri(conn, account.id, status.id)
+            if uri is None or not await reactions.remove_favourite(conn, account.id, status.id):
+                return None
+            await statuses.adjust_count(conn, status.id, "favourites_count", -1)
+            author = await accounts.get_by_id(conn, status.account_id)
+            assert author is not None
+            like = activities.like(uri, account.uri, status.uri, published=now, to=[author.uri])
+            document = activities.undo(f"{uri}/undo", account.uri, like, published=now)
+            await self._enqueue(conn, account, document, [author.inbox_url], object_uri=status.uri)
+        self.notify()
+        return document
+
+    # ----- follows and blocks ------------------------------------------------------------------
+
+    async def follow(self, follower: AccountRecord, target: AccountRecord) -> FollowRecord:
+        """Follow `target`. A local target without approval is followed at once, no HTTP."""
+        if follower.id == target.id:
+            raise PublishError("one cannot follow oneself")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            if await reactions.is_blocked_either_way(conn, follower.id, target.id):
+                raise PublishError("blocked")
+            existing = await follows.get(conn, follower.id, target.id)
+            if existing is not None:
+                return existing
+            follow_id = self.db.new_id()
+            uri = self.uris.activity(follower.username, "follows", follow_id)
+            auto = target.is_local and not target.manually_approves_followers
+            record = await follows.upsert(
+                conn,
+                follow_id,
+                account_id=follower.id,
+                target_account_id=target.id,
+                uri=uri,
+                state=follows.ACCEPTED if auto else follows.PENDING,
+                now=now,
+            )
+            if not target.is_local:
+                document = activities.follow(uri, follower.uri, target.uri, published=now)
+                await self._enqueue(
+                    conn, follower, document, [target.inbox_url], object_uri=target.uri
+                )
+        self.notify()
+        return record
+
+    async def unfollow(
+        self, follower: AccountRecord, target: AccountRecord
+    ) -> dict[str, Any] | None:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            record = await follows.get(conn, follower.id, target.id)
+            if record is None:
+                return None
+            await follows.delete(conn, record.id)
+            await timelines.remove_author_from(conn, follower.id, target.id)
+            inner = activities.follow(
+                record.uri, follower.uri, target.uri, published=record.created_at
+            )
+            document = activities.undo(f"{record.uri}/undo", follower.uri, inner, published=now)
+            if not target.is_local:
+                await self._enqueue(
+                    conn, follower, document, [target.inbox_url], object_uri=target.uri
+                )
+        self.notify()
+        return document
+
+    async def answer_follow(
+        self,
+        target: AccountRecord,
+        follower: AccountRecord,
+        follow_document: dict[str, Any] | str,
+        *,
+        accept: bool,
+    ) -> None:
+        """Accept or reject a remote follow (or request) of a local account."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            record = await follows.get(conn, follower.id, target.id)
+            if record is None:
+                return
+            if accept:
+                await follows.set_state(conn, record.id, follows.ACCEPTED, now)
+            else:
+                await follows.delete(conn, record.id)
+            answer_id = self.uris.activity(
+                target.username, "accepts" if accept else "rejects", self.db.new_id()
+            )
+            build = activities.accept if accept else activities.reject
+            document = build(
+                answer_id, target.uri, follow_document, published=now, to=[follower.uri]
+            )
+            if not follower.is_local:
+                await self._enqueue(
+                    conn, target, document, [follower.inbox_url], object_uri=record.uri
+                )
+        self.notify()
+
+    async def block(self, account: AccountRecord, target: AccountRecord) -> dict[str, Any] | None:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            block_id = self.db.new_id()
+            uri = self.uris.activity(account.username, "blocks", block_id)
+            if not await reactions.add_block(
+                conn, block_id, account_id=account.id, target_account_id=target.id, uri=uri, now=now
+            ):
+                return None
+            for a, b in ((account, target), (target, account)):
+                record = await follows.get(conn, a.id, b.id)
+                if record is not None:
+                    await follows.delete(conn, record.id)
+                    await timelines.remove_author_from(conn, a.id, b.id)
+            document = activities.block(uri, account.uri, target.uri, published=now)
+            if not target.is_local:
+                await self._enqueue(
+                    conn, account, document, [target.inbox_url], object_uri=target.uri
+                )
+        self.notify()
+        return document
+
+    async def unblock(self, account: AccountRecord, target: AccountRecord) -> dict[str, Any] | None:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            uri = await reactions.block_uri(conn, account.id, target.id)
+            if uri is None:
+                return None
+            await reactions.remove_block(conn, account.id, target.id)
+            inner = activities.block(uri, account.uri, target.uri, published=now)
+            document = activities.undo(f"{uri}/undo", account.uri, inner, published=now)
+            if not target.is_local:
+                await self._enqueue(
+                    conn, account, document, [target.inbox_url], object_uri=target.uri
+                )
+        self.notify()
+        return document

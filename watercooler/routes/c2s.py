@@ -1,0 +1,234 @@
+"""ActivityPub client-to-server: `POST /users/{name}/outbox` and `GET /users/{name}/inbox`.
+
+A bearer token of the account itself is required. The outbox takes a Create (or a bare
+object), Follow, Like, Announce, Undo, Update, Delete and Block, carries them out exactly
+as the other front doors do (outbox.publish), and answers 201 with `Location` and the
+activity as published.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from federation import activities
+from federation.activities import parse_activity
+from federation.astools import get_id
+from federation.errors import FederationError, ParseError
+from federation.objects import parse_object
+from inbox.from_as import note_from, store_note
+from outbox.addressing import visibility_of
+from outbox.publish import PublishError
+from store import accounts, follows, inbox_items, reactions, statuses
+from store import activities as stored_activities
+from store.records import AccountRecord, StatusRecord
+from watercooler.auth import Caller, authenticate
+from watercooler.http import activity_json, error_response, services
+from watercooler.services import Services
+
+MAX_BODY = 256 * 1024
+_OBJECT_TYPES = ("Note", "Article", "Question", "Page")
+
+
+async def _caller(request: Request, scope: str) -> tuple[Services, Caller]:
+    svc = services(request)
+    caller = await authenticate(request, svc, scope)
+    if caller.account.username.lower() != request.path_params["username"].lower():
+        raise HTTPException(403, "This is not your outbox")
+    return svc, caller
+
+
+async def _status_by_uri(svc: Services, uri: str) -> StatusRecord:
+    async with svc.db.read() as conn:
+        status = await statuses.get_by_uri(conn, uri)
+    if status is None and svc.uris.local_status(uri) is None:
+        try:
+            status = await store_note(
+                svc.workers.inbox.ctx, await note_from(svc.workers.inbox.ctx, None, uri)
+            )
+        except FederationError as error:
+            raise HTTPException(422, f"cannot fetch {uri}: {error}") from error
+    if status is None or status.deleted_at is not None:
+        raise HTTPException(404, f"no status {uri}")
+    return status
+
+
+async def _actor_by_uri(svc: Services, uri: str) -> AccountRecord:
+    username = svc.uris.local_username(uri)
+    async with svc.db.read() as conn:
+        account = await accounts.get_local(conn, username) if username else None
+    if account is None and username is None:
+        account = await svc.actors.get(uri)
+    if account is None:
+        raise HTTPException(404, f"no actor {uri}")
+    return account
+
+
+async def _create(svc: Services, me: AccountRecord, obj: dict[str, Any]) -> dict[str, Any]:
+    source = obj.get("source")
+    text = source.get("content") if isinstance(source, dict) else obj.get("content")
+    if not isinstance(text, str):
+        raise HTTPException(422, "the object needs content")
+    parsed = parse_object({**obj, "id": obj.get("id") or svc.uris.actor(me.username) + "/draft"})
+    visibility = visibility_of(parsed.to, parsed.cc, followers_url=me.followers_url)
+    parent = await _status_by_uri(svc, parsed.in_reply_to) if parsed.in_reply_to else None
+    status = await svc.publisher.post(
+        me,
+        text,
+        visibility=visibility,
+        spoiler_text=parsed.summary or "",
+        sensitive=parsed.sensitive,
+        in_reply_to=parent,
+        language=parsed.language,
+    )
+    async with svc.db.read() as conn:
+        body = await stored_activities.get_body(conn, status.activity_uri or "")
+    assert body is not None
+    return json.loads(body)
+
+
+async def _undo(svc: Services, me: AccountRecord, activity: Any) -> dict[str, Any] | None:
+    inner = activity.object or {}
+    inner_id = activity.object_id
+    kind = activity.object_type
+    async with svc.db.read() as conn:
+        if kind in (None, "Follow") and inner_id:
+            record = await follows.get_by_uri(conn, inner_id)
+            target = await accounts.get_by_id(conn, record.target_account_id) if record else None
+            if record is not None and target is not None and record.account_id == me.id:
+                return await svc.publisher.unfollow(me, target)
+        if kind in (None, "Announce") and inner_id:
+            boost = await statuses.get_by_uri(conn, inner_id)
+            if boost and boost.account_id == me.id and boost.reblog_of_id:
+                original = await statuses.get_by_id(conn, boost.reblog_of_id)
+                if original is not None:
+                    return await svc.publisher.unboost(me, original)
+    if kind in (None, "Like"):
+        liked = get_id(inner.get("object")) if inner else None
+        if liked:
+            status = await _status_by_uri(svc, liked)
+            return await svc.publisher.unlike(me, status)
+    if kind == "Block":
+        blocked = get_id(inner.get("object"))
+        if blocked:
+            return await svc.publisher.unblock(me, await _actor_by_uri(svc, blocked))
+    raise HTTPException(422, "nothing of yours to undo")
+
+
+async def _perform(
+    svc: Services, me: AccountRecord, document: dict[str, Any]
+) -> dict[str, Any] | None:
+    kind = document.get("type")
+    if kind in _OBJECT_TYPES:
+        return await _create(svc, me, document)
+    activity = parse_activity({**document, "actor": me.uri})
+    if activity.type == "Create":
+        if not isinstance(activity.object, dict):
+            raise HTTPException(422, "Create needs an embedded object")
+        return await _create(svc, me, activity.object)
+    if activity.object_id is None:
+        raise HTTPException(422, f"{activity.type} needs an object")
+    if activity.type == "Follow":
+        target = await _actor_by_uri(svc, activity.object_id)
+        record = await svc.publisher.follow(me, target)
+        return activities.follow(record.uri, me.uri, target.uri, published=record.created_at)
+    if activity.type == "Like":
+        await svc.publisher.like(me, await _status_by_uri(svc, activity.object_id))
+        async with svc.db.read() as conn:
+            status = await statuses.get_by_uri(conn, activity.object_id)
+            uri = await reactions.favourite_uri(conn, me.id, status.id) if status else None
+            body = await stored_activities.get_body(conn, uri or "")
+        return json.loads(body) if body else None
+    if activity.type == "Announce":
+        boost = await svc.publisher.boost(me, await _status_by_uri(svc, activity.object_id))
+        async with svc.db.read() as conn:
+            body = await stored_activities.get_body(conn, boost.uri)
+        return json.loads(body) if body else None
+    if activity.type == "Undo":
+        return await _undo(svc, me, activity)
+    if activity.type in ("Update", "Delete"):
+        status = await _status_by_uri(svc, activity.object_id)
+        if status.account_id != me.id:
+            raise HTTPException(403, "not your status")
+        if activity.type == "Delete":
+            return await svc.publisher.delete(me, status)
+        obj = activity.object or {}
+        source = obj.get("source")
+        text = source.get("content") if isinstance(source, dict) else obj.get("content")
+        if not isinstance(text, str):
+            raise HTTPException(422, "Update needs the new content")
+        summary = obj.get("summary")
+        return await svc.publisher.edit(
+            me, status, text, spoiler_text=summary if isinstance(summary, str) else None
+        )
+    if activity.type == "Block":
+        return await svc.publisher.block(me, await _actor_by_uri(svc, activity.object_id))
+    raise HTTPException(422, f"{activity.type} is not supported in the outbox")
+
+
+async def post_outbox(request: Request) -> Response:
+    svc, caller = await _caller(request, "write")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return error_response(413, "body too large")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return error_response(400, "body is not JSON")
+    if not isinstance(document, dict):
+        return error_response(400, "body is not a JSON object")
+    try:
+        result = await _perform(svc, caller.account, document)
+    except (ParseError, PublishError) as error:
+        return error_response(422, str(error))
+    if result is None:
+        return error_response(422, "nothing changed")
+    response = activity_json(result, status_code=201)
+    response.headers["Location"] = result["id"]
+    return response
+
+
+async def get_inbox(request: Request) -> Response:
+    svc, caller = await _caller(request, "read")
+    base = caller.account.inbox_url or svc.uris.inbox(caller.account.username)
+    max_id = request.query_params.get("max_id")
+    async with svc.db.read() as conn:
+        rows = await inbox_items.for_account(
+            conn,
+            caller.account.id,
+            max_id=int(max_id) if max_id and max_id.isdigit() else None,
+            limit=20,
+        )
+    items = [await _embedded(svc, json.loads(body)) for _, body in rows]
+    page: dict[str, Any] = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{base}?{request.url.query}" if request.url.query else base,
+        "type": "OrderedCollectionPage",
+        "partOf": base,
+        "orderedItems": items,
+    }
+    if len(rows) == 20:
+        page["next"] = f"{base}?max_id={rows[-1][0]}"
+    return activity_json(page)
+
+
+async def _embedded(svc: Services, activity: dict[str, Any]) -> dict[str, Any]:
+    """The activity with its object embedded (from our copy) when it came as an IRI."""
+    obj = activity.get("object")
+    if isinstance(obj, str):
+        async with svc.db.read() as conn:
+            status = await statuses.get_by_uri(conn, obj)
+        if status is not None and status.local and status.deleted_at is None:
+            activity = {**activity, "object": await svc.publisher.note_json(status)}
+    return activity
+
+
+routes = [
+    Route("/users/{username:str}/outbox", post_outbox, methods=["POST"]),
+    Route("/users/{username:str}/inbox", get_inbox, methods=["GET"]),
+]
