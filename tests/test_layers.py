@@ -4,6 +4,7 @@ inbox uses outbox, and only the app shell (watercooler) wires everything."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,13 +38,13 @@ def test_imports_point_one_way() -> None:
 
 
 def test_sql_lives_in_store() -> None:
-    keywords = ("SELECT ", "INSERT INTO", "UPDATE ", "DELETE FROM", "CREATE TABLE")
+    sql = re.compile(r"^\s*(SELECT\s|INSERT INTO\s|UPDATE\s+\w+\s+SET\s|DELETE FROM\s|CREATE\s)")
     offenders = []
     for package in ("watercooler", "federation", "inbox", "outbox"):
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    if any(node.value.lstrip().upper().startswith(k) for k in keywords):
+                    if sql.match(node.value):
                         offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
 
