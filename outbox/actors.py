@@ -45,3 +45,14 @@ def local_actor(account: AccountRecord, key: KeyRecord) -> vocab.Actor:
 def actor_document(account: AccountRecord, key: KeyRecord) -> dict[str, Any]:
     """The JSON served at the actor's id, shaped as Mastodon serves it."""
     return vocab.actor_to_json(local_actor(account, key))
+
+
+MINIMAL_KEYS = ("@context", "id", "type", "preferredUsername", "inbox", "outbox", "publicKey",
+                "endpoints", "url")  # fmt: skip
+
+
+def minimal_actor_document(account: AccountRecord, key: KeyRecord) -> dict[str, Any]:
+    """What an unsigned request gets under authorized fetch: enough to verify our signatures
+    and to address us, nothing of the profile (as Mastodon's secure mode answers)."""
+    document = actor_document(account, key)
+    return {name: document[name] for name in MINIMAL_KEYS if name in document}

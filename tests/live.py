@@ -46,7 +46,12 @@ class LiveInstance:
         return f"http://{self.address}"
 
     def write_config(
-        self, *, peers: list[str], resolve: dict[str, str], authorized_fetch: bool = False
+        self,
+        *,
+        peers: list[str],
+        resolve: dict[str, str],
+        authorized_fetch: bool = False,
+        extra: str = "",
     ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         lines = [
@@ -64,6 +69,7 @@ class LiveInstance:
             "[federation.resolve]",
             *(f'"{domain}" = "{target}"' for domain, target in resolve.items()),
             *(f'[[peers]]\ndomain = "{peer}"' for peer in peers),
+            extra,
         ]
         self.config_path.write_text("\n".join(lines) + "\n")
 
@@ -78,7 +84,7 @@ class LiveInstance:
         )
 
     def start(self) -> None:
-        with (self.folder / "server.log").open("w") as log:  # the child keeps its own handle
+        with (self.folder / "server.log").open("a") as log:  # the child keeps its own handle
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "watercooler", "--config", str(self.config_path), "serve"],
                 stdout=log,
@@ -97,6 +103,15 @@ class LiveInstance:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.domain} did not start in {START_TIMEOUT}s:\n{self.log()}")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no flush; what was committed must survive."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def token(self, name: str, scopes: str = "read write follow") -> str:
+        return self.cli("token", "create", name, "--scopes", scopes).stdout.strip()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

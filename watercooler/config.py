@@ -45,6 +45,8 @@ class DeliveryConfig:
     max_attempts: int = 15
     per_host_concurrency: int = 4
     timeout: float = 10.0
+    retry_base: float = 60.0
+    circuit_cooldown: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,12 @@ def parse_config(data: dict[str, Any]) -> Config:
     timeout = delivery.get("timeout", (int, float), DeliveryConfig.timeout)
     if isinstance(timeout, bool) or not 1 <= timeout <= 120:
         raise ConfigError(f"delivery.timeout: expected 1-120 seconds, got {timeout}")
+    retry_base = delivery.get("retry_base", (int, float), DeliveryConfig.retry_base)
+    if isinstance(retry_base, bool) or not 0.1 <= retry_base <= 3600:
+        raise ConfigError(f"delivery.retry_base: expected 0.1-3600 seconds, got {retry_base}")
+    cooldown = delivery.get("circuit_cooldown", (int, float), DeliveryConfig.circuit_cooldown)
+    if isinstance(cooldown, bool) or not 0.1 <= cooldown <= 86400:
+        raise ConfigError(f"delivery.circuit_cooldown: expected 0.1-86400 seconds, got {cooldown}")
     delivery.finish()
 
     database = _Section("database", root.get("database", dict, {}))
@@ -209,7 +217,11 @@ def parse_config(data: dict[str, Any]) -> Config:
         instance=InstanceConfig(domain=domain, base_url=base_url, name=name),
         server=ServerConfig(host=host, port=port, workers=workers),
         delivery=DeliveryConfig(
-            max_attempts=max_attempts, per_host_concurrency=per_host, timeout=float(timeout)
+            max_attempts=max_attempts,
+            per_host_concurrency=per_host,
+            timeout=float(timeout),
+            retry_base=float(retry_base),
+            circuit_cooldown=float(cooldown),
         ),
         database=DatabaseConfig(path=db_path),
         media=MediaConfig(path=media_path),

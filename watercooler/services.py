@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -131,6 +131,8 @@ async def start_services(
             per_host_concurrency=config.delivery.per_host_concurrency,
             request_timeout=config.delivery.timeout,
             lease_seconds=max(60.0, 3 * config.delivery.timeout),
+            base_delay=timedelta(seconds=config.delivery.retry_base),
+            circuit_cooldown=timedelta(seconds=config.delivery.circuit_cooldown),
             allow_http=config.federation.allow_http,
         ),
     )

@@ -50,9 +50,15 @@ def test_discovery_over_real_http(network: dict[str, LiveInstance]) -> None:
         instance_actor = client.get("/actor", headers=AP)
         assert instance_actor.status_code == 200
         assert instance_actor.json()["type"] == "Application"
-        # authorized_fetch: a user's actor needs a signed GET.
-        unsigned = client.get("/users/alice", headers=AP)
-        assert unsigned.status_code == 401
+        # authorized_fetch: unsigned, only the minimal actor that carries the key.
+        unsigned = client.get("/users/alice", headers=AP).json()
+        assert set(unsigned) <= {"@context", "id", "type", "preferredUsername", "inbox",
+                                 "outbox", "publicKey", "endpoints", "url"}  # fmt: skip
+        assert unsigned["publicKey"]["id"] == "http://sales.test/users/alice#main-key"
+        assert "name" not in unsigned and "summary" not in unsigned
+        # A signature that does not verify is refused.
+        forged = client.get("/users/alice", headers={**AP, "Signature": 'keyId="x",signature="y"'})
+        assert forged.status_code == 401
 
 
 async def _fetch_as(live: LiveInstance, url: str) -> dict[str, object]:

@@ -13,31 +13,37 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from outbox.actors import actor_document, note_html
-from store.records import AccountRecord
+from outbox.actors import actor_document, minimal_actor_document, note_html
+from store.records import AccountRecord, KeyRecord
 from watercooler.http import activity_json, services, wants_activity_json
 from watercooler.local import instance_actor, local_actor
 from watercooler.signed import verify_signed
 
 
-async def user_actor(request: Request) -> Response:
+async def _actor_response(request: Request, account: AccountRecord, key: KeyRecord) -> Response:
+    """The actor document; under authorized fetch the full one only to a signed peer, the
+    key-carrying minimal one to anyone unsigned (else no one could verify our requests)."""
     svc = services(request)
-    username = request.path_params["username"]
-    account, key = await local_actor(svc, username)
-    if not wants_activity_json(request):
-        return RedirectResponse(svc.uris.profile(account.username), status_code=302)
     if svc.config.federation.authorized_fetch:
+        if "signature" not in request.headers and "signature-input" not in request.headers:
+            return activity_json(minimal_actor_document(account, key))
         await verify_signed(request, svc)
     return activity_json(actor_document(account, key))
+
+
+async def user_actor(request: Request) -> Response:
+    svc = services(request)
+    account, key = await local_actor(svc, request.path_params["username"])
+    if not wants_activity_json(request):
+        return RedirectResponse(svc.uris.profile(account.username), status_code=302)
+    return await _actor_response(request, account, key)
 
 
 async def profile_page(request: Request) -> Response:
     svc = services(request)
     account, key = await local_actor(svc, request.path_params["username"])
     if wants_activity_json(request):
-        if svc.config.federation.authorized_fetch:
-            await verify_signed(request, svc)
-        return activity_json(actor_document(account, key))
+        return await _actor_response(request, account, key)
     return HTMLResponse(_profile_html(account, svc.config.instance.domain))
 
 

@@ -1,0 +1,204 @@
+"""Three divisions as separate `watercooler serve` processes on loopback, driven through the
+CLI and HTTP (C2S with bearer tokens), peered through [federation.resolve].
+
+Waits are bounded polls; every process is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from federation.keys import load_private_key
+from federation.signatures import sign_request
+from tests.live import LiveInstance
+
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+AP = "application/activity+json"
+USERS = {"sales.test": "alice", "eng.test": "bob", "hr.test": "carol"}
+DELIVERY = "[delivery]\nretry_base = 0.5\ncircuit_cooldown = 1\ntimeout = 5\n"
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[dict[str, LiveInstance]]:
+    instances = {domain: LiveInstance(domain, tmp_path / domain) for domain in USERS}
+    resolve = {domain: live.address for domain, live in instances.items()}
+    for domain, live in instances.items():
+        peers = [d for d in instances if d != domain]
+        live.write_config(peers=peers, resolve=resolve, extra=DELIVERY)
+        live.cli("user", "add", USERS[domain], "--password-stdin", stdin="correct-horse-1\n")
+    try:
+        for live in instances.values():
+            live.start()
+        yield instances
+    finally:
+        for live in instances.values():
+            live.stop()
+        while Client.opened:
+            Client.opened.pop().close()
+
+
+class Client:
+    """A C2S client of one user on one live instance; closed when the rig stops."""
+
+    opened: ClassVar[list[httpx.Client]] = []
+
+    def __init__(self, live: LiveInstance) -> None:
+        self.live = live
+        self.name = USERS[live.domain]
+        self.actor = f"http://{live.domain}/users/{self.name}"
+        token = live.token(self.name)
+        self.http = httpx.Client(
+            base_url=live.url,
+            headers={"Host": live.domain, "Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        Client.opened.append(self.http)
+
+    def send(self, document: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.post(f"/users/{self.name}/outbox", json=document)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def post(self, text: str, **extra: Any) -> dict[str, Any]:
+        note = {
+            "type": "Note",
+            "content": text,
+            "to": [AS_PUBLIC],
+            "cc": [f"{self.actor}/followers"],
+        }
+        return self.send({**note, **extra})
+
+    def follow(self, actor: str) -> dict[str, Any]:
+        return self.send({"type": "Follow", "object": actor})
+
+    def inbox_objects(self) -> list[str]:
+        """Ids of the objects of Create activities received, newest first."""
+        page = self.http.get(f"/users/{self.name}/inbox").json()
+        return [
+            item["object"]["id"] if isinstance(item["object"], dict) else item["object"]
+            for item in page["orderedItems"]
+            if item["type"] == "Create"
+        ]
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> float:
+    """Poll until `condition` holds; returns the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if condition():
+            return time.monotonic() - start
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def followers_of(live: LiveInstance, name: str) -> list[str]:
+    url = f"{live.url}/users/{name}/followers?page=1"
+    return httpx.get(url, headers={"Host": live.domain, "Accept": AP}, timeout=10).json()[
+        "orderedItems"
+    ]
+
+
+def deliveries(live: LiveInstance) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(live.folder / "db.sqlite3") as conn:
+        return conn.execute("SELECT host, state, attempts FROM deliveries").fetchall()
+
+
+def test_follow_posts_and_latency(rig: dict[str, LiveInstance]) -> None:
+    alice, bob = Client(rig["sales.test"]), Client(rig["eng.test"])
+    bob.follow(alice.actor)
+    wait_for(lambda: followers_of(rig["sales.test"], "alice") == [bob.actor], "the follow")
+    latencies = []
+    for n in range(20):
+        note = alice.post(f"Update {n} from #sales")["object"]
+        latencies.append(
+            wait_for(lambda note_id=note["id"]: note_id in bob.inbox_objects(), f"post {n}")
+        )
+    received = bob.inbox_objects()
+    assert len(received) == len(set(received)) == 20
+    print(
+        f"\nlatency outbox->follower inbox: median {statistics.median(latencies) * 1000:.1f} ms, "
+        f"max {max(latencies) * 1000:.1f} ms over {len(latencies)} posts"
+    )
+
+
+def test_peer_down_for_a_while_receives_everything_once_back(rig: dict[str, LiveInstance]) -> None:
+    alice, carol = Client(rig["sales.test"]), Client(rig["hr.test"])
+    carol.follow(alice.actor)
+    wait_for(lambda: followers_of(rig["sales.test"], "alice") == [carol.actor], "the follow")
+    rig["hr.test"].stop()
+    sent = [alice.post(f"While you were out {n}")["object"]["id"] for n in range(5)]
+    wait_for(
+        lambda: any(state == "retrying" for host, state, _ in deliveries(rig["sales.test"])),
+        "a retry",
+    )
+    status = rig["sales.test"].cli("queue", "status").stdout
+    assert "hr.test" in status
+    time.sleep(1.5)  # down a while: several attempts fail, the circuit opens
+    rig["hr.test"].start()
+    wait_for(lambda: set(sent) <= set(carol.inbox_objects()), "delivery after the outage", 60)
+    assert sorted(carol.inbox_objects()) == sorted(sent)  # each exactly once
+    rows = deliveries(rig["sales.test"])
+    retries = sum(attempts - 1 for host, state, attempts in rows if host == "hr.test")
+    assert all(state == "sent" for host, state, _ in rows if host == "hr.test")
+    print(f"\noutage: {len(sent)} posts, {retries} retries, all delivered once")
+
+
+def test_kill_9_of_the_sender_mid_delivery_loses_nothing(rig: dict[str, LiveInstance]) -> None:
+    alice, bob = Client(rig["sales.test"]), Client(rig["eng.test"])
+    bob.follow(alice.actor)
+    wait_for(lambda: followers_of(rig["sales.test"], "alice") == [bob.actor], "the follow")
+    rig["eng.test"].stop()
+    sent = [alice.post(f"Before the crash {n}")["object"]["id"] for n in range(5)]
+    rig["sales.test"].kill()  # acknowledged (201) posts are in the queue on disk
+    rig["eng.test"].start()
+    rig["sales.test"].start()
+    wait_for(lambda: set(sent) <= set(bob.inbox_objects()), "delivery after the restart", 60)
+    assert sorted(bob.inbox_objects()) == sorted(sent)
+
+
+def test_stale_or_forged_signatures_are_refused_and_change_nothing(
+    rig: dict[str, LiveInstance],
+) -> None:
+    eng = rig["eng.test"]
+    with sqlite3.connect(rig["sales.test"].folder / "db.sqlite3") as conn:
+        (pem,) = conn.execute(
+            "SELECT private_key_pem FROM keys WHERE key_uri = 'http://sales.test/users/alice#main-key'"
+        ).fetchone()
+    key = load_private_key(pem)
+    body = (
+        b'{"@context":"https://www.w3.org/ns/activitystreams","id":"http://sales.test/x/1",'
+        b'"type":"Follow","actor":"http://sales.test/users/alice","object":"http://eng.test/users/bob"}'
+    )
+
+    def post(now: datetime, body_sent: bytes = body) -> int:
+        headers = sign_request(
+            "POST",
+            "http://eng.test/inbox",
+            {"Content-Type": AP},
+            body,
+            key_id="http://sales.test/users/alice#main-key",
+            private_key=key,
+            now=now,
+        )
+        response = httpx.post(
+            f"{eng.url}/inbox",
+            content=body_sent,
+            headers={**headers, "Content-Type": AP},
+            timeout=10,
+        )
+        return response.status_code
+
+    assert post(datetime.now(UTC) - timedelta(hours=2)) == 401  # stale / replayed
+    assert post(datetime.now(UTC), body.replace(b"bob", b"bot")) == 401  # forged body
+    with sqlite3.connect(eng.folder / "db.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM inbox_items").fetchone() == (0,)
+    assert post(datetime.now(UTC)) == 202  # the same, properly signed, is taken
