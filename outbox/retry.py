@@ -21,6 +21,8 @@ from typing import Protocol
 
 import httpx
 
+from federation.transport import UnsafeAddress
+
 __all__ = [
     "BackoffSettings",
     "Outcome",
@@ -133,8 +135,13 @@ _TRANSIENT_4XX = frozenset({401, 408, 425})
 401: the peer could not verify our signature *now*, typically because fetching our key
 failed (our instance was restarting, or the key was just rotated); Mastodon retries it too."""
 
-_PERMANENT_ERRORS: tuple[type[BaseException], ...] = (httpx.UnsupportedProtocol, httpx.InvalidURL)
-"""Errors that say the inbox URL itself is unusable: retrying the same URL cannot help."""
+_PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    httpx.UnsupportedProtocol,
+    httpx.InvalidURL,
+    UnsafeAddress,
+)
+"""Errors that say the inbox URL itself is unusable (or points at a private address of a
+non-peer): retrying the same URL cannot help."""
 
 
 def classify(status: int | None, error: Exception | None) -> Outcome:

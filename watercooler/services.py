@@ -109,7 +109,12 @@ async def start_services(
         raise
     inner = transport or httpx.AsyncHTTPTransport(retries=0)
     http = httpx.AsyncClient(
-        transport=ResolvingTransport(config.federation.resolve, inner),
+        transport=ResolvingTransport(
+            config.federation.resolve,
+            inner,
+            trusted_hosts=config.peer_domains,
+            guard=transport is None,  # an injected transport is a test's own network
+        ),
         timeout=FETCH_TIMEOUT,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
