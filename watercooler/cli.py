@@ -263,6 +263,12 @@ def cmd_queue_retry(config: Config, args: argparse.Namespace) -> int:
     return _run_with_db(config, work)
 
 
+def cmd_demo(path: Path, args: argparse.Namespace) -> int:
+    from watercooler.demo import run_demo
+
+    return run_demo(Path(args.dir), args.base_port)
+
+
 def cmd_config_check(config: Config, args: argparse.Namespace) -> int:
     for section, values in asdict(config).items():
         print(f"{section} = {values}")
@@ -320,6 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="drain what is due, then exit")
     worker.add_argument("--log-level", default="INFO")
     worker.set_defaults(handler=cmd_worker)
+
+    demo = commands.add_parser("demo", parents=[common], help="three divisions on this machine")
+    demo.add_argument("--dir", default="demo", help="where the demo keeps its data")
+    demo.add_argument("--base-port", type=int, default=8101)
+    demo.set_defaults(handler=cmd_demo, needs_config=False)
 
     queue = commands.add_parser("queue", parents=[common], help="delivery and inbound queues")
     queue_sub = queue.add_subparsers(dest="queue_command", required=True, metavar="ACTION")

@@ -177,8 +177,8 @@ def note_json(author: str = BOB, content: str = "<p>Numbers are in</p>", **field
     )
 
 
-def create(note: dict[str, Any], actor: str = BOB) -> dict[str, Any]:
-    return activities.create(actor, note)
+def create(note: dict[str, Any], actor: str = BOB, id: str | None = None) -> dict[str, Any]:
+    return activities.create(actor, note, id=id)
 
 
 def now() -> datetime:
@@ -551,7 +551,7 @@ async def test_a_create_of_a_post_that_is_not_the_actors_stores_nothing(
 ) -> None:
     rig = world.rig
     before = snapshot(rig)
-    activity = create(note_json(author, id=note_id))
+    activity = create(note_json(author, id=note_id), id=uid(BOB, "creates"))
     await deliver(rig, activity, world.bob)
     await rig.drain()
     assert states(rig, activity["id"]) == ["failed"]
@@ -563,7 +563,7 @@ async def test_an_embedded_note_from_another_host_is_never_stored_as_is(world: W
     rig = world.rig
     real = await rig.services("c.test").publisher.post(world.carol, "Real words")
     forged = note_json(CAROL, "<p>Forged words</p>", id=real.uri)
-    activity = create(forged) | {"id": uid(BOB, "creates")}
+    activity = create(forged, id=uid(BOB, "creates"))
     await deliver(rig, activity, world.bob)
     await rig.drain()
     row = status_row(rig, real.uri)
