@@ -134,11 +134,7 @@ class Publisher:
     async def _note_json(
         self, conn: Connection, status: StatusRecord, author: AccountRecord
     ) -> dict[str, Any]:
-        mentioned = [
-            account
-            for account_id in await statuses.mentioned_account_ids(conn, status.id)
-            if (account := await accounts.get_by_id(conn, account_id)) is not None
-        ]
+        mentioned = await self._mentioned(conn, status.id)
         note = status_to_note(
             status,
             author=author,
@@ -168,7 +164,10 @@ class Publisher:
         sensitive: bool = False,
         in_reply_to: StatusRecord | None = None,
         language: str | None = None,
+        recipients: Sequence[AccountRecord] = (),
     ) -> StatusRecord:
+        """Publish a post. `recipients` are addressed like mentions without being named in
+        the text (a C2S client's `to`)."""
         if visibility not in ("public", "unlisted", "private", "direct"):
             raise PublishError(f"unknown visibility {visibility!r}")
         if not text.strip():
@@ -176,6 +175,9 @@ class Publisher:
         if len(text) > MAX_STATUS_CHARS:
             raise PublishError(f"a post has at most {MAX_STATUS_CHARS} characters")
         targets, mentioned = await self._mention_targets(text)
+        for recipient in recipients:
+            if recipient.id != author.id and all(a.id != recipient.id for a in mentioned):
+                mentioned.append(recipient)
         parent_author: AccountRecord | None = None
         if in_reply_to is not None:
             async with self.db.read() as conn:
@@ -270,7 +272,7 @@ class Publisher:
                 conn, author, update, inboxes, status_id=status.id, object_uri=status.uri
             )
         self.notify()
-        return edited
+        return update
 
     async def _mentioned(self, conn: Connection, status_id: int) -> list[AccountRecord]:
         return [
@@ -305,6 +307,7 @@ class Publisher:
                 conn, author, document, inboxes, status_id=status.id, object_uri=status.uri
             )
         self.notify()
+        return document
 
     # ----- boosts and likes ----------------------------------------------------------------
 

@@ -29,6 +29,24 @@ async def favourite_uri(conn: Connection, account_id: int, status_id: int) -> st
     return row[0] if row else None
 
 
+async def favourite_by_uri(conn: Connection, uri: str) -> tuple[int, int] | None:
+    """(account id, status id) of the favourite published as `uri`."""
+    async with conn.execute(
+        "SELECT account_id, status_id FROM favourites WHERE uri = :uri", {"uri": uri}
+    ) as cursor:
+        row = await cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+async def block_by_uri(conn: Connection, uri: str) -> tuple[int, int] | None:
+    """(account id, target account id) of the block published as `uri`."""
+    async with conn.execute(
+        "SELECT account_id, target_account_id FROM blocks WHERE uri = :uri", {"uri": uri}
+    ) as cursor:
+        row = await cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
 async def remove_favourite(conn: Connection, account_id: int, status_id: int) -> bool:
     cursor = await conn.execute(
         "DELETE FROM favourites WHERE account_id = :account AND status_id = :status",

@@ -162,12 +162,6 @@ async def test_direct_when_only_a_mention_is_addressed(rig: Rig) -> None:
     assert await rig.home("c.test", carol) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="watercooler/routes/c2s.py _create takes only the visibility from to/cc and "
-    "Publisher.post addresses the mentions found in the text: a Note to an actor it does "
-    "not @mention goes out with to=[] and cc=[] and is delivered to nobody",
-)
 async def test_an_addressed_actor_receives_a_direct_note_without_a_mention(rig: Rig) -> None:
     await rig.user("a.test", "alice")
     bob = await rig.user("b.test", "bob")
@@ -295,11 +289,6 @@ async def test_like_and_announce_then_undo_each(rig: Rig) -> None:
     assert await counts(rig, "a.test", post.uri) == (0, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="c2s._undo looks a Like up only through an embedded object "
-    "(inner.get('object')); an Undo naming the Like by its id answers 422",
-)
 async def test_undo_of_a_like_by_its_id(rig: Rig) -> None:
     await rig.user("a.test", "alice")
     bob = await rig.user("b.test", "bob")
@@ -351,13 +340,6 @@ async def test_update_and_delete_of_ones_own_post_reach_the_follower(rig: Rig) -
     assert await rig.home("b.test", bob) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="outbox.publish.Publisher.edit returns the edited StatusRecord, not the Update "
-    "activity its docstring promises; c2s.post_outbox then does result['id'] on it: "
-    "TypeError, HTTP 500 (after the edit was committed and queued)",
-)
 async def test_update_of_ones_own_post_answers_201_with_the_update(rig: Rig) -> None:
     alice = await rig.user("a.test", "alice")
     bob = await rig.user("b.test", "bob")
@@ -381,12 +363,6 @@ async def test_update_of_ones_own_post_answers_201_with_the_update(rig: Rig) -> 
     assert at_b is not None and "Meeting at 4" in at_b.content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox.publish.Publisher.delete builds the Delete activity but never returns it "
-    "(falls off the end: None), so c2s.post_outbox answers 422 'nothing changed' although "
-    "the deletion was committed and federated",
-)
 async def test_delete_of_ones_own_post_answers_201_with_the_delete(rig: Rig) -> None:
     alice = await rig.user("a.test", "alice")
     bob = await rig.user("b.test", "bob")

@@ -32,6 +32,7 @@ from watercooler.http import activity_json, error_response, services
 from watercooler.services import Services
 
 MAX_BODY = 256 * 1024
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 _OBJECT_TYPES = ("Note", "Article", "Question", "Page")
 
 
@@ -77,6 +78,16 @@ async def _create(svc: Services, me: AccountRecord, obj: dict[str, Any]) -> dict
     parsed = parse_object({**obj, "id": obj.get("id") or svc.uris.actor(me.username) + "/draft"})
     visibility = visibility_of(parsed.to, parsed.cc, followers_url=me.followers_url)
     parent = await _status_by_uri(svc, parsed.in_reply_to) if parsed.in_reply_to else None
+    collections = {me.followers_url, me.following_url, AS_PUBLIC}
+    addressed = [iri for iri in (*parsed.to, *parsed.cc) if iri not in collections]
+    recipients = []
+    for iri in dict.fromkeys(addressed):
+        if iri.rstrip("/").endswith(("/followers", "/following")):
+            continue  # another actor's collection: not something we can deliver to
+        try:
+            recipients.append(await _actor_by_uri(svc, iri))
+        except HTTPException:
+            continue  # an addressee we cannot find is skipped, as Mastodon skips it
     status = await svc.publisher.post(
         me,
         text,
@@ -85,6 +96,7 @@ async def _create(svc: Services, me: AccountRecord, obj: dict[str, Any]) -> dict
         sensitive=parsed.sensitive,
         in_reply_to=parent,
         language=parsed.language,
+        recipients=recipients,
     )
     async with svc.db.read() as conn:
         body = await stored_activities.get_body(conn, status.activity_uri or "")
@@ -97,6 +109,19 @@ async def _undo(svc: Services, me: AccountRecord, activity: Any) -> dict[str, An
     inner_id = activity.object_id
     kind = activity.object_type
     async with svc.db.read() as conn:
+        if kind in (None, "Like") and inner_id:
+            found = await reactions.favourite_by_uri(conn, inner_id)
+            if found is not None and found[0] == me.id:
+                liked = await statuses.get_by_id(conn, found[1])
+                if liked is not None:
+                    return await svc.publisher.unlike(me, liked)
+        if kind in (None, "Block") and inner_id:
+            found = await reactions.block_by_uri(conn, inner_id)
+            blocked = (
+                await accounts.get_by_id(conn, found[1]) if found and found[0] == me.id else None
+            )
+            if blocked is not None:
+                return await svc.publisher.unblock(me, blocked)
         if kind in (None, "Follow") and inner_id:
             record = await follows.get_by_uri(conn, inner_id)
             target = await accounts.get_by_id(conn, record.target_account_id) if record else None
