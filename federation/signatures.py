@@ -321,8 +321,10 @@ def signing_string(
 ) -> str:
     """The draft-cavage signing string: one ``name: value`` line per covered header, in order.
 
-    ``target`` overrides ``(request-target)`` (Mastodon's query-less quirk). A missing
-    ``Host`` header falls back to the URL's authority (HTTP/2, Fedify's test requests).
+    ``target`` overrides ``(request-target)`` (Mastodon's query-less quirk). ``host`` is
+    always the authority of ``request.url`` — for a received request, our own public address
+    — never the ``Host`` header as sent: a request signed for another server must not verify
+    here, and a proxy that rewrites ``Host`` must not break verification.
     """
     lines = []
     for name in covered:
@@ -335,13 +337,13 @@ def signing_string(
             value = stamp
         elif name.startswith("("):
             raise SignatureError("bad_format", f"unknown pseudo-header {name}")
+        elif name == "host":
+            try:
+                value = authority(request.url)
+            except ValueError as exc:
+                raise SignatureError("bad_format", "request URL is not absolute") from exc
         else:
             found = request.header(name)
-            if found is None and name == "host":
-                try:
-                    found = authority(request.url)
-                except ValueError as exc:
-                    raise SignatureError("bad_format", "request URL is not absolute") from exc
             if found is None:
                 raise SignatureError("missing_headers", f"covered header {name} is absent")
             value = found

@@ -135,7 +135,7 @@ async def start_services(
             max_attempts=config.delivery.max_attempts,
             per_host_concurrency=config.delivery.per_host_concurrency,
             request_timeout=config.delivery.timeout,
-            lease_seconds=max(60.0, 3 * config.delivery.timeout),
+            lease_seconds=3 * config.delivery.timeout,  # a kill -9 holds jobs this long
             base_delay=timedelta(seconds=config.delivery.retry_base),
             circuit_cooldown=timedelta(seconds=config.delivery.circuit_cooldown),
             allow_http=config.federation.allow_http,

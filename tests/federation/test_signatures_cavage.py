@@ -479,9 +479,14 @@ async def test_tampered_target_is_invalid(
         assert await refused(tampered, keys) == "invalid"
 
 
-async def test_tampered_host_is_invalid(rsa_key: rsa.RSAPrivateKey, keys: StaticKeys) -> None:
-    request = with_header(signed(rsa_key), "Host", "c.test")
-    assert await refused(request, keys) == "invalid"
+async def test_host_is_our_authority_not_the_header_as_sent(
+    rsa_key: rsa.RSAPrivateKey, keys: StaticKeys
+) -> None:
+    """A proxy that rewrites Host does not break a signature made for our address; what
+    binds the request to us is the URL we received it at (see the cross-host test)."""
+    request = with_header(signed(rsa_key), "Host", "internal-backend:8080")
+    verified = await verify_cavage(request, keys, now=NOW)
+    assert verified.owner == OWNER
 
 
 @pytest.mark.parametrize(
@@ -644,3 +649,15 @@ async def test_httpx_auth_end_to_end(
     assert response.status_code == 202
     assert [v.key_id for v in received] == [KEY_ID]
     assert ("digest" in received[0].covered) is (method == "POST")
+
+
+async def test_a_signature_made_for_another_host_does_not_verify_here(
+    rsa_key: rsa.RSAPrivateKey, keys: StaticKeys
+) -> None:
+    """`host` is our own authority, not the Host header as sent: no cross-server replay."""
+    for_other = signed(rsa_key, url="https://c.test/inbox")
+    replayed = HttpRequestView(for_other.method, INBOX, for_other.headers, for_other.body)
+    assert replayed.header("host") == "c.test"
+    with pytest.raises(SignatureError) as refused:
+        await verify_cavage(replayed, keys, now=NOW)
+    assert refused.value.reason == "invalid"

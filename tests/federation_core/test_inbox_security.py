@@ -117,7 +117,7 @@ def sign(
     *,
     path: str = "/inbox",
     host: str = "a.test",
-    now: datetime | None = None,
+    at: datetime | None = None,
     content_type: str | None = AS_JSON,
 ) -> Request:
     """A POST to a.test signed as Mastodon signs (draft-cavage, rsa-sha256, with Digest)."""
@@ -130,7 +130,7 @@ def sign(
         body,
         key_id=by.key_id,
         private_key=by.key,
-        now=now or datetime.now(UTC),
+        now=at or now(),
     )
     return Request(path, body, headers)
 
@@ -243,8 +243,8 @@ FORGERIES: dict[str, tuple[Forge, str]] = {
     ),
     "tampered-body-digest-recomputed": (_tampered_body, "invalid"),
     "digest-mismatch": (_digest_mismatch, "digest_mismatch"),
-    "date-two-hours-old": (lambda b, w: sign(b, w.bob, now=now() - TWO_HOURS), "expired"),
-    "date-two-hours-ahead": (lambda b, w: sign(b, w.bob, now=now() + TWO_HOURS), "expired"),
+    "date-two-hours-old": (lambda b, w: sign(b, w.bob, at=now() - TWO_HOURS), "expired"),
+    "date-two-hours-ahead": (lambda b, w: sign(b, w.bob, at=now() + TWO_HOURS), "expired"),
     "signer-not-actor": (lambda b, w: sign(b, w.carol_signer), "invalid"),
     "key-id-not-published": (
         lambda b, w: sign(b, Signer(f"{BOB}#other-key", w.bob.key)),
@@ -257,11 +257,6 @@ FORGERIES: dict[str, tuple[Forge, str]] = {
         "invalid",
     ),
 }
-HOST_NOT_BOUND = pytest.mark.xfail(
-    strict=True,
-    reason="verify_cavage checks the signature over the Host header as sent and never "
-    "compares it with our own authority: a request bob signed for c.test replays into a.test",
-)
 
 
 @pytest.mark.parametrize(
@@ -272,7 +267,6 @@ HOST_NOT_BOUND = pytest.mark.xfail(
             lambda b, w: sign(b, w.bob, host="c.test"),
             "invalid",
             id="signed-for-another-host",
-            marks=HOST_NOT_BOUND,
         )
     ],
 )
@@ -309,7 +303,7 @@ async def test_a_valid_request_replayed_after_the_window_is_refused(
     assert replayed.status_code == 401 and "(expired)" in replayed.json()["error"]
     assert snapshot(rig) == before
     # A request signed at that time is fine.
-    assert (await send(rig, sign(create(note_json()), world.bob, now=later))).status_code == 202
+    assert (await send(rig, sign(create(note_json()), world.bob, at=later))).status_code == 202
 
 
 async def test_an_rfc9421_signature_is_accepted(world: World) -> None:
@@ -476,7 +470,8 @@ async def test_the_same_activity_twice_has_one_effect(world: World) -> None:
         await deliver(rig, like, world.bob, path)
     await deliver(rig, like | {"id": uid(BOB, "likes")}, world.bob)
     await rig.drain()
-    assert query(rig, "SELECT count(*) FROM inbox_items WHERE body LIKE '%Like%'") == [(2,)]
+    likes = 'SELECT count(*) FROM inbox_items WHERE body LIKE \'%"type": "Like"%\''
+    assert query(rig, likes) == [(2,)]
     assert status_row(rig, post.uri)["favourites_count"] == 1  # type: ignore[index]
     assert query(rig, "SELECT count(*) FROM favourites") == [(1,)]
 
