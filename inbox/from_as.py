@@ -32,17 +32,27 @@ class NotAllowed(FederationError):
 
 
 async def note_from(
-    ctx: InboxContext, document: dict[str, Any] | None, object_id: str | None
+    ctx: InboxContext,
+    document: dict[str, Any] | None,
+    object_id: str | None,
+    *,
+    sender: str | None = None,
 ) -> Note:
-    """The object of an activity, from the embedded copy if it comes from the object's own
-    host, else fetched from its origin."""
-    if document is not None:
-        embedded_id = document.get("id")
-        if isinstance(embedded_id, str) and (object_id is None or embedded_id == object_id):
-            object_id = embedded_id
+    """The object of an activity: the embedded copy when the sender speaks for the object's
+    own host, else the object fetched from its origin (a copy from elsewhere may be forged).
+    """
+    embedded_id = document.get("id") if document is not None else None
+    if isinstance(embedded_id, str) and object_id in (None, embedded_id):
+        object_id = embedded_id
     if object_id is None:
         raise ParseError("activity has no object id")
-    if document is None or document.get("id") != object_id:
+    trusted = (
+        document is not None
+        and embedded_id == object_id
+        and sender is not None
+        and domain_of(sender) == domain_of(object_id)
+    )
+    if not trusted:
         document = await ctx.fetcher.fetch_json(object_id)
     return parse_object(document)
 

@@ -20,7 +20,7 @@ async def handle_create(ctx: InboxContext, activity: Activity, item: InboxItemRe
     if activity.object_type not in (None, *POST_TYPES):
         log.info("create ignored type=%s activity=%s", activity.object_type, activity.id)
         return
-    note = await note_from(ctx, activity.object, activity.object_id)
+    note = await note_from(ctx, activity.object, activity.object_id, sender=activity.actor)
     if note.attributed_to != activity.actor:
         raise NotAllowed(f"{activity.actor} cannot create a post of {note.attributed_to}")
     await store_note(ctx, note, item_id=item.id)
@@ -33,7 +33,7 @@ async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRe
         return
     if activity.object_type not in (None, *POST_TYPES):
         return
-    note = await note_from(ctx, activity.object, activity.object_id)
+    note = await note_from(ctx, activity.object, activity.object_id, sender=activity.actor)
     async with ctx.db.read() as conn:
         status = await statuses.get_by_uri(conn, note.id)
         author = await accounts.get_by_id(conn, status.account_id) if status else None

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from federation.activities import Activity, parse_activity
 from federation.errors import ParseError
+from federation.fetch import ObjectGone, ObjectNotFound
 from inbox.context import InboxContext
 from inbox.from_as import NotAllowed
 from store import inbox_items
@@ -75,8 +76,8 @@ class InboxWorker:
                 )
             else:
                 await handler(self.ctx, activity, item)
-        except (ParseError, NotAllowed, ValueError) as error:
-            # Malformed, or not the actor's to do: retrying cannot help.
+        except (ParseError, NotAllowed, ObjectGone, ObjectNotFound, ValueError) as error:
+            # Malformed, not the actor's to do, or its object is gone: retrying cannot help.
             log.info("activity dropped activity_id=%s error=%s", item.activity_uri, error)
             async with db.transaction() as conn:
                 await inbox_items.mark_failed(conn, item.id, now, str(error))
