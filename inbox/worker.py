@@ -24,7 +24,7 @@ from store.records import InboxItemRecord
 log = logging.getLogger(__name__)
 
 Handler = Callable[[InboxContext, Activity, InboxItemRecord], Awaitable[None]]
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(seconds=30)  # what a kill -9 holds back; handlers are idempotent
 MAX_ATTEMPTS = 5
 BATCH = 32
 

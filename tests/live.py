@@ -51,6 +51,7 @@ class LiveInstance:
         peers: list[str],
         resolve: dict[str, str],
         authorized_fetch: bool = False,
+        workers: bool = True,
         extra: str = "",
     ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -61,6 +62,7 @@ class LiveInstance:
             "[server]",
             'host = "127.0.0.1"',
             f"port = {self.port}",
+            f"workers = {'true' if workers else 'false'}",
             "[database]",
             'path = "db.sqlite3"',
             "[federation]",
@@ -103,6 +105,16 @@ class LiveInstance:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.domain} did not start in {START_TIMEOUT}s:\n{self.log()}")
+
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        """Another `watercooler` process on this instance's config (e.g. `worker`)."""
+        with (self.folder / f"{args[0]}.log").open("a") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "watercooler", "--config", str(self.config_path), *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
 
     def kill(self) -> None:
         """kill -9: no shutdown, no flush; what was committed must survive."""

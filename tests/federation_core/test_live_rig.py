@@ -30,11 +30,9 @@ DELIVERY = "[delivery]\nretry_base = 0.5\ncircuit_cooldown = 1\ntimeout = 5\n"
 @pytest.fixture
 def rig(tmp_path: Path) -> Iterator[dict[str, LiveInstance]]:
     instances = {domain: LiveInstance(domain, tmp_path / domain) for domain in USERS}
-    resolve = {domain: live.address for domain, live in instances.items()}
-    for domain, live in instances.items():
-        peers = [d for d in instances if d != domain]
-        live.write_config(peers=peers, resolve=resolve, extra=DELIVERY)
-        live.cli("user", "add", USERS[domain], "--password-stdin", stdin="correct-horse-1\n")
+    for live in instances.values():
+        configure(live, instances)
+        live.cli("user", "add", USERS[live.domain], "--password-stdin", stdin="correct-horse-1\n")
     try:
         for live in instances.values():
             live.start()
@@ -44,6 +42,14 @@ def rig(tmp_path: Path) -> Iterator[dict[str, LiveInstance]]:
             live.stop()
         while Client.opened:
             Client.opened.pop().close()
+
+
+def configure(
+    live: LiveInstance, everyone: dict[str, LiveInstance], *, workers: bool = True
+) -> None:
+    resolve = {domain: other.address for domain, other in everyone.items()}
+    peers = [domain for domain in everyone if domain != live.domain]
+    live.write_config(peers=peers, resolve=resolve, workers=workers, extra=DELIVERY)
 
 
 class Client:
@@ -128,6 +134,15 @@ def test_follow_posts_and_latency(rig: dict[str, LiveInstance]) -> None:
         f"\nlatency outbox->follower inbox: median {statistics.median(latencies) * 1000:.1f} ms, "
         f"max {max(latencies) * 1000:.1f} ms over {len(latencies)} posts"
     )
+    delivered = sum(state == "sent" for live in rig.values() for _, state, _ in deliveries(live))
+    processed = 0
+    for live in rig.values():
+        with sqlite3.connect(live.folder / "db.sqlite3") as conn:
+            processed += conn.execute(
+                "SELECT count(*) FROM inbox_items WHERE state = 'done'"
+            ).fetchone()[0]
+    assert delivered == processed == 22  # the Follow, its Accept and 20 posts
+    print(f"messages delivered {delivered}, processed {processed}")
 
 
 def test_peer_down_for_a_while_receives_everything_once_back(rig: dict[str, LiveInstance]) -> None:
@@ -202,3 +217,40 @@ def test_stale_or_forged_signatures_are_refused_and_change_nothing(
     with sqlite3.connect(eng.folder / "db.sqlite3") as conn:
         assert conn.execute("SELECT count(*) FROM inbox_items").fetchone() == (0,)
     assert post(datetime.now(UTC)) == 202  # the same, properly signed, is taken
+
+
+def test_kill_9_during_inbound_processing_loses_nothing(rig: dict[str, LiveInstance]) -> None:
+    alice, bob = Client(rig["sales.test"]), Client(rig["eng.test"])
+    eng = rig["eng.test"]
+    bob.follow(alice.actor)
+    wait_for(lambda: followers_of(rig["sales.test"], "alice") == [bob.actor], "the follow")
+    # eng.test takes deliveries (202, stored) but runs no worker for now.
+    eng.stop()
+    configure(eng, rig, workers=False)
+    eng.start()
+    sent = [alice.post(f"Inbound {n}")["object"]["id"] for n in range(8)]
+    wait_for(
+        lambda: (
+            [s for h, s, _ in deliveries(rig["sales.test"]) if h == "eng.test"].count("sent")
+            >= len(sent) + 1
+        ),
+        "eng.test to acknowledge every delivery",
+    )
+    # A separate worker starts processing and is killed -9 mid-way; then the server too.
+    worker = eng.spawn("worker")
+    time.sleep(0.3)
+    worker.kill()
+    worker.wait(timeout=10)
+    eng.kill()
+    configure(eng, rig, workers=True)
+    eng.start()
+    wait_for(lambda: set(sent) <= set(bob.inbox_objects()), "processing after the crash", 60)
+    assert sorted(bob.inbox_objects()) == sorted(sent)
+    with sqlite3.connect(eng.folder / "db.sqlite3") as conn:
+        states = dict(conn.execute("SELECT state, count(*) FROM inbox_items GROUP BY state"))
+        stored = conn.execute(
+            "SELECT count(*) FROM statuses WHERE uri LIKE 'http://sales.test/%'"
+        ).fetchone()[0]
+    assert stored == len(sent)  # each exactly once
+    assert set(states) == {"done"}
+    print(f"\ninbound crash: {states['done']} activities processed exactly once")
