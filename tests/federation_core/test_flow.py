@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
+from federation import activities
 from federation.fetch import Fetcher, ObjectNotFound
 from federation.keys import load_private_key
-from federation.signatures import HttpSignatureAuth
-from store import follows
+from federation.signatures import HttpSignatureAuth, sign_request
+from store import deliveries, follows
 from tests.conftest import MakeConfig
 from tests.rig import Rig
 from watercooler.keyresolver import StoreKeyResolver
@@ -178,3 +181,80 @@ async def test_a_follower_fetches_a_followers_only_post_signed_as_themselves(rig
     document = await as_bob.fetch_json(secret.uri)
     assert document["id"] == secret.uri and "Just for you" in document["content"]
     assert document["to"] == [alice.followers_url]
+
+
+async def test_a_remote_mention_resolves_through_webfinger(rig: Rig) -> None:
+    alice = await rig.user("a.test", "alice")
+    carol = await rig.user("c.test", "carol")
+    a = rig.services("a.test")
+    assert await rig.account("a.test", carol.uri) is None  # a.test has never seen carol
+    note = await a.publisher.post(alice, "@carol@c.test can you review?", visibility="direct")
+    await rig.drain()
+    known = await rig.account("a.test", carol.uri)
+    assert known is not None and known.domain == "c.test"  # found via WebFinger, then fetched
+    assert 'href="http://c.test/@carol" class="u-url mention"' in note.content
+    assert [s.uri for s in await rig.home("c.test", carol)] == [note.uri]
+    at_c = await rig.status("c.test", note.uri)
+    assert at_c is not None and at_c.visibility == "direct"
+
+
+async def test_local_follows_need_no_http(rig: Rig) -> None:
+    alice = await rig.user("a.test", "alice")
+    dave = await rig.user("a.test", "dave")
+    a = rig.services("a.test")
+    record = await a.publisher.follow(dave, alice)
+    assert record.state == "accepted"
+    post = await a.publisher.post(alice, "Team lunch on Friday")
+    assert [s.uri for s in await rig.home("a.test", dave)] == [post.uri]  # at once, no drain
+    async with a.db.read() as conn:
+        assert await deliveries.counts(conn) == dict.fromkeys(deliveries.STATES, 0)
+
+
+async def test_a_follow_of_the_profile_url_is_accepted(rig: Rig) -> None:
+    # Some servers send a Follow whose object is /@name rather than the actor id.
+    alice = await rig.user("a.test", "alice")
+    bob = await rig.user("b.test", "bob")
+    b = rig.services("b.test")
+    alice_at_b = await b.actors.get(alice.uri)
+    assert alice_at_b is not None
+    follow_uri = "http://b.test/users/bob#follows/1"
+    body = activities.follow(
+        follow_uri, bob.uri, "http://a.test/@alice", published=datetime.now(UTC)
+    )
+    pem = await StoreKeyResolver.signing_key(b.db, b.uris.key_id("bob"))
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/activity+json"}
+    headers |= sign_request(
+        "POST",
+        "http://a.test/users/alice/inbox",
+        headers,
+        raw,
+        key_id=b.uris.key_id("bob"),
+        private_key=load_private_key(pem),
+        now=datetime.now(UTC),
+    )
+    async with rig.client("a.test") as client:
+        response = await client.post("/users/alice/inbox", content=raw, headers=headers)
+    assert response.status_code == 202
+    await rig.drain()
+    bob_at_a = await rig.account("a.test", bob.uri)
+    assert bob_at_a is not None
+    async with rig.services("a.test").db.read() as conn:
+        assert await follows.is_following(conn, bob_at_a.id, alice.id)
+
+
+async def test_authorized_fetch_needs_a_peer_signature(make_config: MakeConfig) -> None:
+    configs = [
+        make_config("a.test", peers=("b.test",), authorized_fetch=True),
+        make_config("b.test", peers=("a.test",)),
+    ]
+    async with Rig(configs) as rig:
+        alice = await rig.user("a.test", "alice")
+        post = await rig.services("a.test").publisher.post(alice, "Public, but only to peers")
+        async with rig.client("a.test") as client:
+            for path in (post.uri, f"{alice.uri}/outbox", f"{alice.uri}/followers"):
+                unsigned = await client.get(path, headers={"Accept": "application/activity+json"})
+                assert unsigned.status_code == 401, path
+        b = rig.services("b.test")
+        assert (await b.fetcher.fetch_json(post.uri))["id"] == post.uri
+        assert (await b.fetcher.fetch_json(f"{alice.uri}/outbox"))["totalItems"] == 1

@@ -254,3 +254,71 @@ def test_kill_9_during_inbound_processing_loses_nothing(rig: dict[str, LiveInsta
     assert stored == len(sent)  # each exactly once
     assert set(states) == {"done"}
     print(f"\ninbound crash: {states['done']} activities processed exactly once")
+
+
+def status_at(live: LiveInstance, uri: str) -> tuple[Any, ...] | None:
+    """(content, replies, reblogs, favourites, deleted_at, in_reply_to_uri) of a stored post."""
+    with sqlite3.connect(live.folder / "db.sqlite3") as conn:
+        return conn.execute(
+            "SELECT content, replies_count, reblogs_count, favourites_count, deleted_at,"
+            " in_reply_to_uri FROM statuses WHERE uri = ?",
+            (uri,),
+        ).fetchone()
+
+
+def test_conversation_across_three_divisions(rig: dict[str, LiveInstance]) -> None:
+    sales, eng, hr = rig["sales.test"], rig["eng.test"], rig["hr.test"]
+    alice, bob, carol = Client(sales), Client(eng), Client(hr)
+    bob.follow(alice.actor)
+    carol.follow(bob.actor)
+    wait_for(lambda: followers_of(sales, "alice") == [bob.actor], "bob follows alice")
+    wait_for(lambda: followers_of(eng, "bob") == [carol.actor], "carol follows bob")
+
+    # A question on Sales, answered on Engineering, thanked from HR: one thread everywhere.
+    question = alice.post("Who owns the pricing export?")["object"]["id"]
+    wait_for(lambda: status_at(eng, question) is not None, "the question at eng")
+    answer = bob.post("@alice@sales.test we do", inReplyTo=question)["object"]["id"]
+    wait_for(lambda: status_at(sales, answer) is not None, "the answer at sales")
+    wait_for(lambda: status_at(hr, answer) is not None, "the answer at hr")
+    assert status_at(hr, question) is not None  # the parent was fetched for the thread
+    thanks = carol.post("@bob@eng.test thanks!", inReplyTo=answer)["object"]["id"]
+    wait_for(lambda: status_at(eng, thanks) is not None, "the thanks at eng")
+    assert status_at(eng, thanks)[5] == answer  # type: ignore[index]
+    wait_for(lambda: status_at(sales, question)[1] == 1, "reply count at the origin")  # type: ignore[index]
+
+    # Boost and like from Engineering reach Sales, and their undos too.
+    like = bob.send({"type": "Like", "object": question})
+    boost = bob.send({"type": "Announce", "object": question})
+    wait_for(lambda: status_at(sales, question)[2:4] == (1, 1), "boost and like at sales")  # type: ignore[index]
+    bob.send({"type": "Undo", "object": like["id"]})
+    bob.send({"type": "Undo", "object": boost["id"]})
+    wait_for(lambda: status_at(sales, question)[2:4] == (0, 0), "undos at sales")  # type: ignore[index]
+
+    # Edit and delete propagate.
+    note = alice.post("All hands at 3pm")["object"]
+    wait_for(lambda: status_at(eng, note["id"]) is not None, "the note at eng")
+    alice.send({"type": "Update", "object": {**note, "content": "All hands at 4pm"}})
+    wait_for(lambda: "4pm" in status_at(eng, note["id"])[0], "the edit at eng")  # type: ignore[index]
+    alice.send({"type": "Delete", "object": note["id"]})
+    wait_for(lambda: status_at(eng, note["id"])[4] is not None, "the delete at eng")  # type: ignore[index]
+
+    # Followers-only never reaches HR, which does not follow alice: not by delivery...
+    secret = alice.send(
+        {
+            "type": "Note",
+            "content": "Pricing change, do not share",
+            "to": [f"{alice.actor}/followers"],
+        }
+    )["object"]["id"]
+    wait_for(lambda: status_at(eng, secret) is not None, "the secret at eng")
+    time.sleep(0.3)
+    assert status_at(hr, secret) is None
+    # ...nor by fetching its URL, unsigned or signed by HR's instance.
+    unsigned = httpx.get(f"{sales.url}{secret.removeprefix('http://sales.test')}",
+                         headers={"Host": "sales.test", "Accept": AP}, timeout=10)  # fmt: skip
+    assert unsigned.status_code == 404
+    refused = carol.http.post(
+        f"/users/{carol.name}/outbox", json={"type": "Like", "object": secret}
+    )
+    assert refused.status_code == 422  # hr.test could not fetch it: 404 at the origin
+    assert status_at(hr, secret) is None
