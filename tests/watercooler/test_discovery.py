@@ -122,6 +122,11 @@ async def test_nodeinfo_documents(instance: Instance) -> None:
         assert alice is not None and carol is not None
         await users.touch_last_active(conn, alice.id, services.clock() - timedelta(days=2))
         await users.touch_last_active(conn, carol.id, services.clock() - timedelta(days=90))
+    alice_account = await services.actors.get("http://a.test/users/alice")
+    assert alice_account is not None
+    await services.publisher.post(alice_account, "one")
+    second = await services.publisher.post(alice_account, "two")
+    await services.publisher.delete(alice_account, second)
     links = (await client.get("/.well-known/nodeinfo")).json()["links"]
     assert [link["rel"].rsplit("/", 1)[1] for link in links] == ["2.0", "2.1"]
     for link in links:
@@ -134,6 +139,7 @@ async def test_nodeinfo_documents(instance: Instance) -> None:
         assert info.protocols == ("activitypub",) or list(info.protocols) == ["activitypub"]
         assert info.open_registrations is False
         assert document["usage"]["users"] == {"total": 2, "activeMonth": 1, "activeHalfyear": 2}
+        assert document["usage"]["localPosts"] == 1  # the deleted one does not count
         assert document["metadata"]["federation"]["mode"] == "allowlist"
     assert (await client.get("/nodeinfo/9.9")).status_code == 404
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation import nodeinfo, webfinger
-from store import users
+from store import statuses, users
 from store.errors import NotFound
 from watercooler import __version__
 from watercooler.http import FastJSONResponse, error_response, services
@@ -71,7 +71,7 @@ async def nodeinfo_document(request: Request) -> Response:
             users_total=await users.count_active(conn),
             users_active_month=await users.count_active_since(conn, now - timedelta(days=30)),
             users_active_halfyear=await users.count_active_since(conn, now - timedelta(days=180)),
-            local_posts=0,
+            local_posts=await statuses.count_local(conn),
         )
     document = nodeinfo.document(
         version,
