@@ -110,34 +110,51 @@ async def handle_undo(ctx: InboxContext, activity: Activity, item: InboxItemReco
         if actor is None:
             return
         kind = activity.object_type
-        if kind == "Follow" or (
-            kind is None and inner_id and (await follows.get_by_uri(conn, inner_id))
-        ):
-            record = await follows.get_by_uri(conn, inner_id) if inner_id else None
-            if record is None:
-                target_username = ctx.uris.local_username(str(inner.get("object") or ""))
-                target = (
-                    await accounts.get_local(conn, target_username) if target_username else None
-                )
-                record = await follows.get(conn, actor.id, target.id) if target else None
-            if record is not None and record.account_id == actor.id:
-                await follows.delete(conn, record.id)
-                await timelines.remove_author_from(conn, record.target_account_id, actor.id)
-        elif kind == "Announce" and inner_id:
+        follow = await follows.get_by_uri(conn, inner_id) if inner_id else None
+        if kind == "Follow" or (kind is None and follow is not None):
+            if follow is None:
+                # Some servers undo a Follow whose id we never saw: match it by its target.
+                name = ctx.uris.local_username(str(inner.get("object") or ""))
+                target = await accounts.get_local(conn, name) if name else None
+                follow = await follows.get(conn, actor.id, target.id) if target else None
+            if follow is not None and follow.account_id == actor.id:
+                await follows.delete(conn, follow.id)
+                await timelines.remove_author_from(conn, follow.target_account_id, actor.id)
+            return
+        if kind is None and inner_id:
+            # Only the IRI of the undone activity: find what it was among ours.
+            if await reactions.favourite_by_uri(conn, inner_id):
+                kind = "Like"
+            elif await reactions.block_by_uri(conn, inner_id):
+                kind = "Block"
+            else:
+                kind = "Announce"
+        if kind == "Announce" and inner_id:
             boost = await statuses.get_by_uri(conn, inner_id)
             if boost is not None and boost.account_id == actor.id and boost.deleted_at is None:
                 await statuses.mark_deleted(conn, boost.id, ctx.clock())
                 if boost.reblog_of_id is not None:
                     await statuses.adjust_count(conn, boost.reblog_of_id, "reblogs_count", -1)
         elif kind == "Like":
+            found = await reactions.favourite_by_uri(conn, inner_id) if inner_id else None
             liked = inner.get("object")
-            status = await statuses.get_by_uri(conn, liked) if isinstance(liked, str) else None
+            status = (
+                await statuses.get_by_id(conn, found[1])
+                if found and found[0] == actor.id
+                else await statuses.get_by_uri(conn, liked)
+                if isinstance(liked, str)
+                else None
+            )
             if status is not None and await reactions.remove_favourite(conn, actor.id, status.id):
                 await statuses.adjust_count(conn, status.id, "favourites_count", -1)
         elif kind == "Block":
+            found = await reactions.block_by_uri(conn, inner_id) if inner_id else None
             blocked = ctx.uris.local_username(str(inner.get("object") or ""))
-            target = await accounts.get_local(conn, blocked) if blocked else None
-            if target is not None:
-                await reactions.remove_block(conn, actor.id, target.id)
+            target_id = found[1] if found and found[0] == actor.id else None
+            if target_id is None and blocked:
+                target = await accounts.get_local(conn, blocked)
+                target_id = target.id if target else None
+            if target_id is not None:
+                await reactions.remove_block(conn, actor.id, target_id)
         else:
             log.info("undo ignored activity=%s inner=%s", activity.id, inner_id)

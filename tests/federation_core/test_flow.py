@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from federation import activities
@@ -210,6 +211,51 @@ async def test_local_follows_need_no_http(rig: Rig) -> None:
         assert await deliveries.counts(conn) == dict.fromkeys(deliveries.STATES, 0)
 
 
+async def post_signed(
+    rig: Rig, domain: str, name: str, inbox: str, document: dict[str, object]
+) -> httpx.Response:
+    """POST `document` to `inbox`, signed by `name` on `domain` as Mastodon signs."""
+    svc = rig.services(domain)
+    pem = await StoreKeyResolver.signing_key(svc.db, svc.uris.key_id(name))
+    raw = json.dumps(document).encode()
+    headers = {"Content-Type": "application/activity+json"}
+    headers |= sign_request(
+        "POST",
+        inbox,
+        headers,
+        raw,
+        key_id=svc.uris.key_id(name),
+        private_key=load_private_key(pem),
+        now=datetime.now(UTC),
+    )
+    async with httpx.AsyncClient(transport=rig.router) as client:
+        return await client.post(inbox, content=raw, headers=headers)
+
+
+async def test_an_undo_naming_only_the_like_takes_it_back(rig: Rig) -> None:
+    alice = await rig.user("a.test", "alice")
+    bob = await rig.user("b.test", "bob")
+    await follow(rig, "b.test", bob, alice)
+    post = await rig.services("a.test").publisher.post(alice, "Likeable")
+    await rig.drain()
+    at_b = await rig.status("b.test", post.uri)
+    assert at_b is not None
+    like = await rig.services("b.test").publisher.like(bob, at_b)
+    await rig.drain()
+    assert like is not None and (await rig.status("a.test", post.uri)).favourites_count == 1  # type: ignore[union-attr]
+    undo = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{like['id']}/undo",
+        "type": "Undo",
+        "actor": bob.uri,
+        "object": like["id"],
+    }
+    response = await post_signed(rig, "b.test", "bob", "http://a.test/inbox", undo)
+    assert response.status_code == 202
+    await rig.drain()
+    assert (await rig.status("a.test", post.uri)).favourites_count == 0  # type: ignore[union-attr]
+
+
 async def test_a_follow_of_the_profile_url_is_accepted(rig: Rig) -> None:
     # Some servers send a Follow whose object is /@name rather than the actor id.
     alice = await rig.user("a.test", "alice")
@@ -221,20 +267,7 @@ async def test_a_follow_of_the_profile_url_is_accepted(rig: Rig) -> None:
     body = activities.follow(
         follow_uri, bob.uri, "http://a.test/@alice", published=datetime.now(UTC)
     )
-    pem = await StoreKeyResolver.signing_key(b.db, b.uris.key_id("bob"))
-    raw = json.dumps(body).encode()
-    headers = {"Content-Type": "application/activity+json"}
-    headers |= sign_request(
-        "POST",
-        "http://a.test/users/alice/inbox",
-        headers,
-        raw,
-        key_id=b.uris.key_id("bob"),
-        private_key=load_private_key(pem),
-        now=datetime.now(UTC),
-    )
-    async with rig.client("a.test") as client:
-        response = await client.post("/users/alice/inbox", content=raw, headers=headers)
+    response = await post_signed(rig, "b.test", "bob", "http://a.test/users/alice/inbox", body)
     assert response.status_code == 202
     await rig.drain()
     bob_at_a = await rig.account("a.test", bob.uri)

@@ -75,6 +75,7 @@ async def _create(svc: Services, me: AccountRecord, obj: dict[str, Any]) -> dict
     text = source.get("content") if isinstance(source, dict) else obj.get("content")
     if not isinstance(text, str):
         raise HTTPException(422, "the object needs content")
+    # A client's object has no id yet; a placeholder lets the shared parser read the rest.
     parsed = parse_object({**obj, "id": obj.get("id") or svc.uris.actor(me.username) + "/draft"})
     visibility = visibility_of(parsed.to, parsed.cc, followers_url=me.followers_url)
     parent = await _status_by_uri(svc, parsed.in_reply_to) if parsed.in_reply_to else None

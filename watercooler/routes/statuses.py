@@ -127,7 +127,7 @@ async def outbox_collection(request: Request) -> Response:
                             author.uri,
                             original.uri,
                             ["https://www.w3.org/ns/activitystreams#Public"],
-                            [author.followers_url or ""],
+                            [author.followers_url or svc.uris.followers(author.username)],
                             status.created_at,
                         )
                     )
