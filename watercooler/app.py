@@ -14,9 +14,13 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 
+from watercooler import api
+from watercooler.api import statuses as api_statuses
+from watercooler.api import timelines as api_timelines
 from watercooler.config import Config
 from watercooler.http import EXCEPTION_HANDLERS
 from watercooler.routes import actors, c2s, inbox, statuses, wellknown
+from watercooler.routes import oauth as oauth_routes
 from watercooler.services import Clock, start_services, system_clock
 
 log = logging.getLogger(__name__)
@@ -52,7 +56,18 @@ def create_app(
             await services.aclose()
 
     return Starlette(
-        routes=[*wellknown.routes, *actors.routes, *inbox.routes, *statuses.routes, *c2s.routes],
+        routes=[
+            *wellknown.routes,
+            *actors.routes,
+            *inbox.routes,
+            *statuses.routes,
+            *c2s.routes,
+            *oauth_routes.routes,
+            *api.routes,
+            *api_statuses.routes,
+            *api_timelines.routes,
+            api.not_found,  # last: unknown /api/ paths answer 404 JSON
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

@@ -31,6 +31,7 @@ class InstanceConfig:
     domain: str
     base_url: str
     name: str = "Watercooler"
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class FederationConfig:
 
 
 @dataclass(frozen=True)
+class OAuthConfig:
+    password_grant: bool = True
+
+
+@dataclass(frozen=True)
 class PeerConfig:
     domain: str
 
@@ -81,6 +87,7 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    oauth: OAuthConfig = field(default_factory=OAuthConfig)
     peers: tuple[PeerConfig, ...] = ()
 
     @property
@@ -148,6 +155,9 @@ def parse_config(data: dict[str, Any]) -> Config:
     name = instance.get("name", str, "Watercooler")
     if not name.strip():
         raise ConfigError("instance.name: must not be empty")
+    description = instance.get("description", str, "")
+    if len(description) > 5000:
+        raise ConfigError("instance.description: at most 5000 characters")
     instance.finish()
 
     server = _Section("server", root.get("server", dict, {}))
@@ -205,6 +215,10 @@ def parse_config(data: dict[str, Any]) -> Config:
     federation.finish()
 
     peers_raw = root.get("peers", list, [])
+    oauth = _Section("oauth", root.get("oauth", dict, {}))
+    password_grant = oauth.get("password_grant", bool, True)
+    oauth.finish()
+
     peers = []
     for index, entry in enumerate(peers_raw):
         peer = _Section(f"peers[{index}]", entry)
@@ -214,7 +228,9 @@ def parse_config(data: dict[str, Any]) -> Config:
     root.finish()
 
     return Config(
-        instance=InstanceConfig(domain=domain, base_url=base_url, name=name),
+        instance=InstanceConfig(
+            domain=domain, base_url=base_url, name=name, description=description
+        ),
         server=ServerConfig(host=host, port=port, workers=workers),
         delivery=DeliveryConfig(
             max_attempts=max_attempts,
@@ -232,6 +248,7 @@ def parse_config(data: dict[str, Any]) -> Config:
             signature_max_skew=skew,
             resolve=resolve,
         ),
+        oauth=OAuthConfig(password_grant=password_grant),
         peers=tuple(peers),
     )
 

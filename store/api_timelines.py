@@ -1,0 +1,76 @@
+"""Timeline pages for the client API: home, public, hashtag; Mastodon's id paging.
+
+`max_id` pages back in time, `since_id` gives the newest after an id, `min_id` the oldest
+after an id (then shown newest first), as Mastodon pages them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from store.db import Connection
+
+NO_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+    limit: int = 20
+
+
+def _window(page: Page, column: str) -> tuple[str, dict[str, Any], str]:
+    """(where clause, params, order) for a page over `column`."""
+    params: dict[str, Any] = {"max": page.max_id or NO_MAX, "limit": page.limit}
+    lower = page.min_id if page.min_id is not None else page.since_id
+    params["min"] = lower if lower is not None else 0
+    order = "ASC" if page.min_id is not None else "DESC"
+    return f"{column} < :max AND {column} > :min", params, order
+
+
+async def _ids(conn: Connection, sql: str, params: dict[str, Any], order: str) -> list[int]:
+    async with conn.execute(f"{sql} ORDER BY 1 {order} LIMIT :limit", params) as cursor:
+        ids = [row[0] for row in await cursor.fetchall()]
+    return sorted(ids, reverse=True)
+
+
+async def home(conn: Connection, account_id: int, page: Page) -> list[int]:
+    where, params, order = _window(page, "h.status_id")
+    params["account"] = account_id
+    return await _ids(
+        conn,
+        "SELECT h.status_id FROM home_timeline h JOIN statuses s ON s.id = h.status_id"
+        f" WHERE h.account_id = :account AND s.deleted_at IS NULL AND {where}",
+        params,
+        order,
+    )
+
+
+async def public(conn: Connection, page: Page, *, local: bool | None) -> list[int]:
+    """Public posts (no boosts, no replies to others' hidden posts), local or remote only."""
+    where, params, order = _window(page, "id")
+    scope = "" if local is None else (" AND local = 1" if local else " AND local = 0")
+    return await _ids(
+        conn,
+        "SELECT id FROM statuses WHERE visibility = 'public' AND deleted_at IS NULL"
+        f" AND reblog_of_id IS NULL{scope} AND {where}",
+        params,
+        order,
+    )
+
+
+async def tag(conn: Connection, name: str, page: Page, *, local: bool | None) -> list[int]:
+    where, params, order = _window(page, "s.id")
+    params["tag"] = name.lower()
+    scope = "" if local is None else (" AND s.local = 1" if local else " AND s.local = 0")
+    return await _ids(
+        conn,
+        "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id"
+        " WHERE t.name = :tag AND s.visibility = 'public' AND s.deleted_at IS NULL"
+        f"{scope} AND {where}",
+        params,
+        order,
+    )

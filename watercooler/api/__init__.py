@@ -1,0 +1,24 @@
+"""The Mastodon-compatible client API: `routes` for the app, and `not_found`, the route that
+must come last so that any other `/api/...` path answers Mastodon's 404 JSON, not HTML."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from watercooler.api import accounts, instance
+from watercooler.http import error_response
+
+routes = [*instance.routes, *accounts.routes]
+
+
+async def _not_found(request: Request) -> Response:
+    return error_response(404, "Record not found")
+
+
+not_found = Route(
+    "/api/{path:path}",
+    _not_found,
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+)

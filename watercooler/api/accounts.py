@@ -1,0 +1,606 @@
+"""Mastodon's accounts API: profiles, the signed-in user's own profile, search and lookup,
+a profile's posts and follow lists, relationships, follow / block / mute and follow requests,
+the block and mute lists, and the profile directory.
+
+Account ids are our store ids as strings, remote accounts included. Scopes are Mastodon's:
+a follow, block or mute also accepts the old `follow` scope. Following a remote account is
+`requested` until its Accept arrives; following a locked local account, until its owner
+authorises the request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from federation import activities
+from federation.errors import FederationError
+from outbox.publish import PublishError
+from store import accounts, api_queries, follows, statuses
+from store.db import Connection
+from store.records import AccountRecord
+from watercooler.api.entities import (
+    MAX_PROFILE_FIELDS,
+    account_entity,
+    credential_account_entity,
+    iso,
+    relationship_entity,
+    status_entity,
+)
+from watercooler.api.forms import body_params, flag
+from watercooler.api.pagination import int_param, page_params, paged_response
+from watercooler.auth import Caller, authenticate, bearer_token
+from watercooler.http import FastJSONResponse, services
+from watercooler.services import Services
+from watercooler.visibility import can_see
+
+ACCOUNT_LIST_LIMIT = 40
+ACCOUNT_LIST_MAX = 80
+MAX_DISPLAY_NAME = 30
+MAX_NOTE = 500
+MAX_FIELD_TEXT = 255
+MAX_RELATIONSHIP_IDS = 100
+MAX_MUTE_SECONDS = 10 * 365 * 86400
+_FIELD_KEY = re.compile(r"^fields_attributes\[(\d{1,3})\]\[(name|value)\]$")
+_NOT_ALLOWED = "This action is not allowed"
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    """The request's parameters. Uploaded files are closed here (none is kept), which
+    `body_params` leaves open."""
+    try:
+        return await body_params(request)
+    finally:
+        await request.close()
+
+
+def _not_found() -> HTTPException:
+    return HTTPException(404, "Record not found")
+
+
+async def _caller(request: Request, svc: Services, *scopes: str) -> Caller:
+    """The caller, if their token has any one of `scopes` (Mastodon accepts, say, either
+    `write:follows` or the old `follow` for a follow)."""
+    refused: HTTPException | None = None
+    for scope in scopes:
+        try:
+            return await authenticate(request, svc, scope)
+        except HTTPException as error:
+            if error.status_code != 403:
+                raise
+            refused = error
+    assert refused is not None
+    raise refused
+
+
+async def _viewer(request: Request, svc: Services, scope: str = "read:accounts") -> Caller | None:
+    """The caller of a public endpoint: none without a token; a bad token is still a 401."""
+    return await authenticate(request, svc, scope) if bearer_token(request) else None
+
+
+def _parse_id(value: Any) -> int | None:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) >= 2**63:
+        return None
+    return int(text)
+
+
+async def _available(conn: Connection, account_id: int | None) -> AccountRecord | None:
+    if account_id is None or not await api_queries.is_available(conn, account_id):
+        return None
+    return await accounts.get_by_id(conn, account_id)
+
+
+async def _target(svc: Services, raw_id: str) -> AccountRecord:
+    async with svc.db.read() as conn:
+        account = await _available(conn, _parse_id(raw_id))
+    if account is None:
+        raise _not_found()
+    return account
+
+
+async def _entity(conn: Connection, svc: Services, account: AccountRecord) -> dict[str, Any]:
+    return await account_entity(
+        conn, account, uris=svc.uris, local_domain=svc.config.instance.domain
+    )
+
+
+async def _entities(svc: Services, account_ids: Iterable[int]) -> list[dict[str, Any]]:
+    result = []
+    async with svc.db.read() as conn:
+        for account_id in account_ids:
+            account = await _available(conn, account_id)
+            if account is not None:
+                result.append(await _entity(conn, svc, account))
+    return result
+
+
+async def _relationship(svc: Services, caller: Caller, target_id: int) -> Response:
+    async with svc.db.read() as conn:
+        entity = await relationship_entity(conn, caller.account.id, target_id, now=svc.clock())
+    return FastJSONResponse(entity)
+
+
+def _account_page_params(request: Request) -> Any:
+    return page_params(request, default=ACCOUNT_LIST_LIMIT, maximum=ACCOUNT_LIST_MAX)
+
+
+def _ids_param(request: Request) -> list[int]:
+    raw = request.query_params.getlist("id[]") + request.query_params.getlist("id")
+    ids = [parsed for value in raw if (parsed := _parse_id(value)) is not None]
+    return list(dict.fromkeys(ids))[:MAX_RELATIONSHIP_IDS]
+
+
+# ----- the signed-in user --------------------------------------------------------------------
+
+
+async def _credential_response(svc: Services, caller: Caller) -> Response:
+    async with svc.db.read() as conn:
+        account = await accounts.get_by_id(conn, caller.account.id)
+        assert account is not None
+        entity = await credential_account_entity(
+            conn, account, caller.user, uris=svc.uris, local_domain=svc.config.instance.domain
+        )
+    return FastJSONResponse(entity)
+
+
+async def verify_credentials(request: Request) -> Response:
+    svc = services(request)
+    caller = await _caller(request, svc, "read:accounts", "profile")
+    return await _credential_response(svc, caller)
+
+
+def _text(params: dict[str, Any], name: str, limit: int) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise HTTPException(422, f"Validation failed: {name} must be text")
+    if len(value) > limit:
+        raise HTTPException(422, f"Validation failed: {name} is longer than {limit} characters")
+    return value
+
+
+def _fields(params: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """`fields_attributes` as a JSON list or `{"0": {...}}` object, or as indexed form keys
+    (`fields_attributes[0][name]`); None when not sent. Empty pairs are dropped."""
+    raw = params.get("fields_attributes")
+    entries: list[Any]
+    if isinstance(raw, list):
+        entries = raw
+    elif isinstance(raw, dict):
+        try:
+            entries = [raw[key] for key in sorted(raw, key=int)]
+        except ValueError:
+            raise HTTPException(422, "Validation failed: fields_attributes keys") from None
+    else:
+        indexed: dict[int, dict[str, Any]] = {}
+        for key, value in params.items():
+            if match := _FIELD_KEY.match(key):
+                indexed.setdefault(int(match.group(1)), {})[match.group(2)] = value
+        if not indexed:
+            return None
+        entries = [indexed[index] for index in sorted(indexed)]
+    fields = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise HTTPException(422, "Validation failed: each field needs a name and a value")
+        name, value = entry.get("name") or "", entry.get("value") or ""
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise HTTPException(422, "Validation failed: field names and values are text")
+        if len(name) > MAX_FIELD_TEXT or len(value) > MAX_FIELD_TEXT:
+            raise HTTPException(
+                422, f"Validation failed: a field has at most {MAX_FIELD_TEXT} characters"
+            )
+        if name.strip() or value.strip():
+            fields.append((name.strip(), value.strip()))
+    if len(fields) > MAX_PROFILE_FIELDS:
+        raise HTTPException(422, f"Validation failed: at most {MAX_PROFILE_FIELDS} fields")
+    return fields
+
+
+async def update_credentials(request: Request) -> Response:
+    """Display name, bio, locked, bot, discoverable and profile fields. Avatar and header
+    uploads are refused (422) until media storage exists."""
+    svc = services(request)
+    caller = await _caller(request, svc, "write:accounts")
+    params = await _body(request)
+    if any(params.get(name) not in (None, "") for name in ("avatar", "header")):
+        raise HTTPException(422, "Validation failed: avatar and header uploads are not supported")
+    me = caller.account
+    display_name = _text(params, "display_name", MAX_DISPLAY_NAME)
+    note = _text(params, "note", MAX_NOTE)
+    fields = _fields(params)
+    actor_type = me.actor_type
+    if "bot" in params and actor_type in ("Person", "Service"):
+        actor_type = "Service" if flag(params["bot"]) else "Person"
+    async with svc.db.transaction() as conn:
+        await api_queries.update_local_profile(
+            conn,
+            me.id,
+            display_name=me.display_name if display_name is None else display_name.strip(),
+            note=me.note if note is None else note,
+            locked=flag(params.get("locked"), me.manually_approves_followers),
+            discoverable=flag(params.get("discoverable"), me.discoverable),
+            actor_type=actor_type,
+            now=svc.clock(),
+        )
+        if fields is not None:
+            await api_queries.replace_profile_fields(conn, me.id, fields)
+    return await _credential_response(svc, caller)
+
+
+# ----- finding accounts ----------------------------------------------------------------------
+
+
+def _split_handle(text: str, local_domain: str) -> tuple[str, str | None]:
+    """`@name@domain` or `name@domain` or `name` -> (name, remote domain or None)."""
+    name, _, domain = text.strip().removeprefix("@").partition("@")
+    domain = domain.strip().lower()
+    return name.strip(), (domain if domain and domain != local_domain else None)
+
+
+async def _resolve(svc: Services, name: str, domain: str) -> AccountRecord | None:
+    """A remote account by handle, through WebFinger when we do not know it yet; peer policy
+    applies (a domain we may not reach resolves to nothing)."""
+    try:
+        found = await svc.actors.resolve_handle(name, domain)
+    except FederationError:
+        return None
+    if found is None:
+        return None
+    async with svc.db.read() as conn:
+        return await _available(conn, found.id)
+
+
+async def lookup(request: Request) -> Response:
+    svc = services(request)
+    await _viewer(request, svc)
+    text = request.query_params.get("acct", "").strip()
+    if not text:
+        raise HTTPException(400, "Missing parameter: acct")
+    name, domain = _split_handle(text, svc.config.instance.domain)
+    if domain is None:
+        async with svc.db.read() as conn:
+            local = await accounts.get_local(conn, name)
+            account = await _available(conn, local.id if local else None)
+    else:
+        account = await _resolve(svc, name, domain)
+    if account is None:
+        raise _not_found()
+    async with svc.db.read() as conn:
+        return FastJSONResponse(await _entity(conn, svc, account))
+
+
+async def search(request: Request) -> Response:
+    """Accounts by name or display name prefix; `resolve=true` looks `@name@domain` up on
+    its instance (WebFinger) when we do not know it."""
+    svc = services(request)
+    caller = await _caller(request, svc, "read:accounts")
+    q = request.query_params.get("q", "").strip()
+    if not q:
+        raise HTTPException(400, "Missing parameter: q")
+    limit = int_param(request, "limit", ACCOUNT_LIST_LIMIT, maximum=ACCOUNT_LIST_MAX)
+    offset = int_param(request, "offset", 0, maximum=10_000, minimum=0)
+    following = flag(request.query_params.get("following"))
+    name, domain = _split_handle(q, svc.config.instance.domain)
+    local_only = "@" in q.strip().removeprefix("@") and domain is None
+    found: list[int] = []
+    if domain and name and flag(request.query_params.get("resolve")) and offset == 0:
+        resolved = await _resolve(svc, name, domain)
+        if resolved is not None:
+            found.append(resolved.id)
+    if name:
+        async with svc.db.read() as conn:
+            found += await api_queries.search_account_ids(
+                conn,
+                name,
+                domain=domain,
+                local_only=local_only,
+                following_of=caller.account.id if following else None,
+                limit=limit,
+                offset=offset,
+            )
+    return FastJSONResponse(await _entities(svc, list(dict.fromkeys(found))[:limit]))
+
+
+async def directory(request: Request) -> Response:
+    svc = services(request)
+    await _viewer(request, svc)
+    order = request.query_params.get("order", "active")
+    if order not in ("active", "new"):
+        raise HTTPException(400, "order must be 'active' or 'new'")
+    async with svc.db.read() as conn:
+        ids = await api_queries.directory_ids(
+            conn,
+            local_only=flag(request.query_params.get("local")),
+            order=order,
+            offset=int_param(request, "offset", 0, maximum=1_000_000, minimum=0),
+            limit=int_param(request, "limit", ACCOUNT_LIST_LIMIT, maximum=ACCOUNT_LIST_MAX),
+        )
+    return FastJSONResponse(await _entities(svc, ids))
+
+
+# ----- one account ---------------------------------------------------------------------------
+
+
+async def get_account(request: Request) -> Response:
+    svc = services(request)
+    await _viewer(request, svc)
+    account = await _target(svc, request.path_params["id"])
+    async with svc.db.read() as conn:
+        return FastJSONResponse(await _entity(conn, svc, account))
+
+
+async def account_statuses(request: Request) -> Response:
+    """A profile's posts as the viewer may see them: public and unlisted for anyone,
+    followers-only too for followers, everything for the owner. No pins or media exist yet,
+    so `pinned=true` and `only_media=true` give empty lists."""
+    svc = services(request)
+    caller = await _viewer(request, svc, "read:statuses")
+    viewer = caller.account.id if caller else None
+    account = await _target(svc, request.path_params["id"])
+    page = page_params(request)
+    query = request.query_params
+    if flag(query.get("pinned")) or flag(query.get("only_media")):
+        return FastJSONResponse([])
+    async with svc.db.read() as conn:
+        if viewer is not None and viewer != account.id:
+            relation = await api_queries.relation(conn, account.id, viewer, svc.clock())
+            if relation.blocking:
+                return FastJSONResponse([])
+        if viewer == account.id:
+            visibilities: tuple[str, ...] = ("public", "unlisted", "private", "direct")
+        elif viewer is not None and await follows.is_following(conn, viewer, account.id):
+            visibilities = ("public", "unlisted", "private")
+        else:
+            visibilities = ("public", "unlisted")
+        ids = await api_queries.account_status_ids(
+            conn,
+            account.id,
+            page,
+            visibilities=visibilities,
+            exclude_replies=flag(query.get("exclude_replies")),
+            exclude_reblogs=flag(query.get("exclude_reblogs")),
+            tagged=query.get("tagged", "").strip().removeprefix("#") or None,
+        )
+        entities = []
+        for status_id in ids:
+            status = await statuses.get_by_id(conn, status_id)
+            if status is None or not await can_see(conn, status, viewer):
+                continue
+            entities.append(
+                await status_entity(
+                    conn,
+                    status,
+                    viewer_account_id=viewer,
+                    uris=svc.uris,
+                    local_domain=svc.config.instance.domain,
+                )
+            )
+    return paged_response(request, svc.config.instance.base_url, entities, ids, page)
+
+
+async def _follow_list(request: Request, *, followers: bool) -> Response:
+    svc = services(request)
+    await _viewer(request, svc)
+    account = await _target(svc, request.path_params["id"])
+    page = _account_page_params(request)
+    async with svc.db.read() as conn:
+        rows = await api_queries.follow_page(conn, account.id, page, followers=followers)
+    entities = await _entities(svc, [account_id for _, account_id in rows])
+    return paged_response(
+        request, svc.config.instance.base_url, entities, [row_id for row_id, _ in rows], page
+    )
+
+
+async def followers(request: Request) -> Response:
+    return await _follow_list(request, followers=True)
+
+
+async def following(request: Request) -> Response:
+    return await _follow_list(request, followers=False)
+
+
+async def relationships(request: Request) -> Response:
+    svc = services(request)
+    caller = await _caller(request, svc, "read:follows", "follow")
+    result = []
+    async with svc.db.read() as conn:
+        for account_id in _ids_param(request):
+            if await _available(conn, account_id) is not None:
+                result.append(
+                    await relationship_entity(conn, caller.account.id, account_id, now=svc.clock())
+                )
+    return FastJSONResponse(result)
+
+
+async def familiar_followers(request: Request) -> Response:
+    """For each account: the accounts the caller follows that follow it."""
+    svc = services(request)
+    caller = await _caller(request, svc, "read:follows", "follow")
+    result = []
+    for account_id in _ids_param(request):
+        async with svc.db.read() as conn:
+            if await _available(conn, account_id) is None:
+                continue
+            ids = await api_queries.familiar_follower_ids(
+                conn, caller.account.id, account_id, limit=ACCOUNT_LIST_LIMIT
+            )
+        result.append({"id": str(account_id), "accounts": await _entities(svc, ids)})
+    return FastJSONResponse(result)
+
+
+# ----- follow, block, mute -------------------------------------------------------------------
+
+
+async def _acting(request: Request, *scopes: str) -> tuple[Services, Caller, AccountRecord]:
+    svc = services(request)
+    caller = await _caller(request, svc, *scopes)
+    target = await _target(svc, request.path_params["id"])
+    return svc, caller, target
+
+
+async def follow(request: Request) -> Response:
+    svc, caller, target = await _acting(request, "write:follows", "follow")
+    if target.id == caller.account.id:
+        raise HTTPException(403, _NOT_ALLOWED)
+    try:
+        await svc.publisher.follow(caller.account, target)
+    except PublishError as error:
+        raise HTTPException(403, _NOT_ALLOWED) from error
+    return await _relationship(svc, caller, target.id)
+
+
+async def unfollow(request: Request) -> Response:
+    svc, caller, target = await _acting(request, "write:follows", "follow")
+    await svc.publisher.unfollow(caller.account, target)
+    return await _relationship(svc, caller, target.id)
+
+
+async def block(request: Request) -> Response:
+    svc, caller, target = await _acting(request, "write:blocks", "follow")
+    if target.id == caller.account.id:
+        raise HTTPException(403, _NOT_ALLOWED)
+    await svc.publisher.block(caller.account, target)
+    return await _relationship(svc, caller, target.id)
+
+
+async def unblock(request: Request) -> Response:
+    svc, caller, target = await _acting(request, "write:blocks", "follow")
+    await svc.publisher.unblock(caller.account, target)
+    return await _relationship(svc, caller, target.id)
+
+
+async def mute(request: Request) -> Response:
+    """Mute (`notifications`: also their notifications, default true; `duration`: seconds,
+    0 for ever). Mutes are private: nothing federates."""
+    svc, caller, target = await _acting(request, "write:mutes", "follow")
+    if target.id == caller.account.id:
+        raise HTTPException(403, _NOT_ALLOWED)
+    params = await _body(request)
+    raw_duration = params.get("duration")
+    seconds = 0 if raw_duration in (None, "") else _parse_id(raw_duration)
+    if seconds is None or seconds > MAX_MUTE_SECONDS:
+        raise HTTPException(422, "Validation failed: duration is a number of seconds")
+    now = svc.clock()
+    async with svc.db.transaction() as conn:
+        await api_queries.add_mute(
+            conn,
+            svc.db.new_id(),
+            account_id=caller.account.id,
+            target_account_id=target.id,
+            notifications=flag(params.get("notifications"), True),
+            expires_at=now + timedelta(seconds=seconds) if seconds else None,
+            now=now,
+        )
+    return await _relationship(svc, caller, target.id)
+
+
+async def unmute(request: Request) -> Response:
+    svc, caller, target = await _acting(request, "write:mutes", "follow")
+    async with svc.db.transaction() as conn:
+        await api_queries.remove_mute(conn, caller.account.id, target.id)
+    return await _relationship(svc, caller, target.id)
+
+
+# ----- follow requests, blocks and mutes lists -----------------------------------------------
+
+
+async def follow_requests(request: Request) -> Response:
+    svc = services(request)
+    caller = await _caller(request, svc, "read:follows", "follow")
+    page = _account_page_params(request)
+    async with svc.db.read() as conn:
+        rows = await api_queries.follow_request_page(conn, caller.account.id, page)
+    entities = await _entities(svc, [account_id for _, account_id in rows])
+    return paged_response(
+        request, svc.config.instance.base_url, entities, [row_id for row_id, _ in rows], page
+    )
+
+
+async def _answer_request(request: Request, *, accept: bool) -> Response:
+    """Authorise or reject a pending follow request from the account `id`."""
+    svc, caller, follower = await _acting(request, "write:follows", "follow")
+    me = caller.account
+    async with svc.db.read() as conn:
+        record = await follows.get(conn, follower.id, me.id)
+    if record is None or record.state != follows.PENDING:
+        raise _not_found()
+    follow_document = activities.follow(
+        record.uri, follower.uri, me.uri, published=record.created_at
+    )
+    await svc.publisher.answer_follow(me, follower, follow_document, accept=accept)
+    return await _relationship(svc, caller, follower.id)
+
+
+async def authorize_request(request: Request) -> Response:
+    return await _answer_request(request, accept=True)
+
+
+async def reject_request(request: Request) -> Response:
+    return await _answer_request(request, accept=False)
+
+
+async def blocks(request: Request) -> Response:
+    svc = services(request)
+    caller = await _caller(request, svc, "read:blocks", "follow")
+    page = _account_page_params(request)
+    async with svc.db.read() as conn:
+        rows = await api_queries.block_page(conn, caller.account.id, page)
+    entities = await _entities(svc, [account_id for _, account_id in rows])
+    return paged_response(
+        request, svc.config.instance.base_url, entities, [row_id for row_id, _ in rows], page
+    )
+
+
+async def mutes(request: Request) -> Response:
+    """Muted accounts, each with `mute_expires_at` (null for an indefinite mute)."""
+    svc = services(request)
+    caller = await _caller(request, svc, "read:mutes", "follow")
+    page = _account_page_params(request)
+    entities = []
+    async with svc.db.read() as conn:
+        rows = await api_queries.mute_page(conn, caller.account.id, page, svc.clock())
+        for _, account_id, expires_at in rows:
+            account = await _available(conn, account_id)
+            if account is not None:
+                entity = await _entity(conn, svc, account)
+                entity["mute_expires_at"] = iso(expires_at) if expires_at else None
+                entities.append(entity)
+    return paged_response(
+        request, svc.config.instance.base_url, entities, [row[0] for row in rows], page
+    )
+
+
+routes = [
+    Route("/api/v1/accounts/verify_credentials", verify_credentials),
+    Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH"]),
+    Route("/api/v1/accounts/relationships", relationships),
+    Route("/api/v1/accounts/familiar_followers", familiar_followers),
+    Route("/api/v1/accounts/lookup", lookup),
+    Route("/api/v1/accounts/search", search),
+    Route("/api/v1/accounts/{id}", get_account),
+    Route("/api/v1/accounts/{id}/statuses", account_statuses),
+    Route("/api/v1/accounts/{id}/followers", followers),
+    Route("/api/v1/accounts/{id}/following", following),
+    Route("/api/v1/accounts/{id}/follow", follow, methods=["POST"]),
+    Route("/api/v1/accounts/{id}/unfollow", unfollow, methods=["POST"]),
+    Route("/api/v1/accounts/{id}/block", block, methods=["POST"]),
+    Route("/api/v1/accounts/{id}/unblock", unblock, methods=["POST"]),
+    Route("/api/v1/accounts/{id}/mute", mute, methods=["POST"]),
+    Route("/api/v1/accounts/{id}/unmute", unmute, methods=["POST"]),
+    Route("/api/v1/follow_requests", follow_requests),
+    Route("/api/v1/follow_requests/{id}/authorize", authorize_request, methods=["POST"]),
+    Route("/api/v1/follow_requests/{id}/reject", reject_request, methods=["POST"]),
+    Route("/api/v1/blocks", blocks),
+    Route("/api/v1/mutes", mutes),
+    Route("/api/v1/directory", directory),
+]

@@ -1,0 +1,398 @@
+"""The JSON entities of Mastodon's client API, shaped as Mastodon 4.3 sends them.
+
+Apps crash on a missing key more often than on a missing endpoint, and some on a `null`
+where Mastodon leaves the key out, so each builder emits exactly Mastodon's keys, in its
+order: ids as strings, times as ISO 8601 in UTC with milliseconds (`...T10:00:00.000Z`).
+Keys Mastodon sends only in some cases (`noindex` and `roles` for local accounts, the
+viewer's `favourited`... on statuses) are left out in the others, as Mastodon does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from federation.uris import Uris
+from outbox.actors import note_html
+from outbox.render import render_html
+from store import accounts, api_queries, reactions, statuses, threads
+from store.api_queries import Marker
+from store.db import Connection
+from store.records import AccountRecord, StatusRecord, UserRecord
+from watercooler import __version__
+from watercooler.config import Config
+
+MASTODON_VERSION = "4.3.0"
+"""The Mastodon API level we answer like; clients (Mastodon.py, masto.js) gate features on it."""
+
+DEFAULT_AVATAR_PATH = "/avatars/original/missing.png"
+DEFAULT_HEADER_PATH = "/headers/original/missing.png"
+THUMBNAIL_PATH = "/images/preview.png"
+ICON_PATH = "/images/icon.png"
+ICON_SIZE = 192
+
+MAX_STATUS_CHARACTERS = 5000
+MAX_MEDIA_ATTACHMENTS = 4
+CHARACTERS_RESERVED_PER_URL = 23
+MAX_PROFILE_FIELDS = 4
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+IMAGE_SIZE_LIMIT = 16 * 1024 * 1024
+IMAGE_MATRIX_LIMIT = 33_177_600  # 7680 x 4320, Mastodon's default
+DESCRIPTION_LIMIT = 1500
+_API_VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+# Mastodon's built-in roles as the API shows them: everyone's (-99) and the admin's.
+EVERYONE_ROLE = {"id": "-99", "name": "", "permissions": "65536", "color": "", "highlighted": False}
+ADMIN_ROLE = {"id": "3", "name": "Admin", "permissions": "1", "color": "", "highlighted": True}
+
+
+def iso(moment: datetime) -> str:
+    """`2026-01-01T10:00:00.000Z`: UTC, always with milliseconds (Toot! insists)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def version_string() -> str:
+    return f"{MASTODON_VERSION} (compatible; Watercooler {__version__})"
+
+
+def streaming_url(base_url: str) -> str:
+    """The WebSocket base URL of the streaming API (`wss://` for an https instance)."""
+    if base_url.startswith("https://"):
+        return "wss://" + base_url.removeprefix("https://")
+    return "ws://" + base_url.removeprefix("http://")
+
+
+def acct(account: AccountRecord) -> str:
+    """`name` for a local account, `name@domain` for a remote one."""
+    return account.username if account.is_local else f"{account.username}@{account.domain}"
+
+
+def _field_html(value: str, uris: Uris) -> str:
+    """A local profile field's value as HTML: escaped, links made clickable, no paragraph."""
+    rendered = render_html(value, mentions={}, tag_url=uris.tag)
+    if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
+        return rendered[3:-4]
+    return rendered
+
+
+# ----- accounts ------------------------------------------------------------------------------
+
+
+async def account_entity(
+    conn: Connection, account: AccountRecord, *, uris: Uris, local_domain: str
+) -> dict[str, Any]:
+    """Mastodon's Account. Remote avatars and headers are not stored yet: every account shows
+    the default images, served by us."""
+    stats = await api_queries.account_stats(conn, account.id)
+    fields = await api_queries.profile_fields(conn, account.id) if account.is_local else []
+    avatar = f"{uris.base_url}{DEFAULT_AVATAR_PATH}"
+    header = f"{uris.base_url}{DEFAULT_HEADER_PATH}"
+    midnight = account.created_at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    entity: dict[str, Any] = {
+        "id": str(account.id),
+        "username": account.username,
+        "acct": acct(account),
+        "display_name": account.display_name,
+        "locked": account.manually_approves_followers,
+        "bot": account.actor_type in ("Service", "Application"),
+        "discoverable": account.discoverable,
+        "indexable": account.discoverable if account.is_local else False,
+        "group": account.actor_type == "Group",
+        "created_at": iso(midnight),
+        "note": note_html(account.note) if account.is_local else account.note,
+        "url": account.url or account.uri,
+        "uri": account.uri,
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "followers_count": stats.followers_count,
+        "following_count": stats.following_count,
+        "statuses_count": stats.statuses_count,
+        "last_status_at": (
+            stats.last_status_at.astimezone(UTC).date().isoformat()
+            if stats.last_status_at
+            else None
+        ),
+        "hide_collections": False,
+    }
+    if account.is_local:
+        entity["noindex"] = not account.discoverable
+    entity["emojis"] = []
+    if account.is_local:
+        entity["roles"] = (
+            [{key: ADMIN_ROLE[key] for key in ("id", "name", "color")}] if stats.admin else []
+        )
+    entity["fields"] = [
+        {"name": name, "value": _field_html(value, uris), "verified_at": None}
+        for name, value in fields
+    ]
+    return entity
+
+
+async def credential_account_entity(
+    conn: Connection, account: AccountRecord, user: UserRecord, *, uris: Uris, local_domain: str
+) -> dict[str, Any]:
+    """The signed-in user's own Account, with `source` (what they typed) and `role`."""
+    entity = await account_entity(conn, account, uris=uris, local_domain=local_domain)
+    fields = await api_queries.profile_fields(conn, account.id)
+    entity["source"] = {
+        "privacy": "public",
+        "sensitive": False,
+        "language": None,
+        "note": account.note,
+        "fields": [{"name": name, "value": value, "verified_at": None} for name, value in fields],
+        "follow_requests_count": await api_queries.pending_request_count(conn, account.id),
+        "hide_collections": False,
+        "discoverable": account.discoverable,
+        "indexable": account.discoverable,
+    }
+    entity["role"] = dict(ADMIN_ROLE if user.admin else EVERYONE_ROLE)
+    return entity
+
+
+async def relationship_entity(
+    conn: Connection, account_id: int, target_id: int, *, now: datetime
+) -> dict[str, Any]:
+    """How `account_id` stands to `target_id`. A follow that waits for the other side (a
+    locked account, or any remote one until its Accept arrives) is `requested`."""
+    relation = await api_queries.relation(conn, account_id, target_id, now)
+    following = relation.following == "accepted"
+    requested = relation.following == "pending"
+    return {
+        "id": str(target_id),
+        "following": following,
+        "showing_reblogs": following or requested,
+        "notifying": False,
+        "languages": None,
+        "followed_by": relation.followed_by == "accepted",
+        "blocking": relation.blocking,
+        "blocked_by": relation.blocked_by,
+        "muting": relation.muting,
+        "muting_notifications": relation.muting_notifications,
+        "requested": requested,
+        "requested_by": relation.followed_by == "pending",
+        "domain_blocking": False,
+        "endorsed": False,
+        "note": "",
+    }
+
+
+# ----- statuses ------------------------------------------------------------------------------
+
+
+async def status_entity(
+    conn: Connection,
+    status: StatusRecord,
+    *,
+    viewer_account_id: int | None,
+    uris: Uris,
+    local_domain: str,
+) -> dict[str, Any]:
+    """Mastodon's Status. A boost carries its original in `reblog`; the viewer's state
+    (`favourited`, `reblogged`, `muted`, `bookmarked`, `filtered`, and `pinned` on their own
+    posts) is there only when there is a viewer. Callers check visibility first."""
+    author = await accounts.get_by_id(conn, status.account_id)
+    assert author is not None, status.account_id
+    reblog: dict[str, Any] | None = None
+    if status.reblog_of_id is not None:
+        original = await statuses.get_by_id(conn, status.reblog_of_id)
+        if original is not None and original.deleted_at is None:
+            reblog = await status_entity(
+                conn,
+                original,
+                viewer_account_id=viewer_account_id,
+                uris=uris,
+                local_domain=local_domain,
+            )
+    entity: dict[str, Any] = {
+        "id": str(status.id),
+        "created_at": iso(status.created_at),
+        "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
+        "in_reply_to_account_id": (
+            str(status.in_reply_to_account_id) if status.in_reply_to_account_id else None
+        ),
+        "sensitive": status.sensitive,
+        "spoiler_text": status.spoiler_text,
+        "visibility": status.visibility if status.visibility in _API_VISIBILITIES else "private",
+        "language": status.language,
+        "uri": status.uri,
+        "url": status.url or status.uri,
+        "replies_count": status.replies_count,
+        "reblogs_count": status.reblogs_count,
+        "favourites_count": status.favourites_count,
+        "edited_at": iso(status.edited_at) if status.edited_at else None,
+    }
+    if viewer_account_id is not None:
+        entity["favourited"] = (
+            await reactions.favourite_uri(conn, viewer_account_id, status.id) is not None
+        )
+        entity["reblogged"] = (
+            await statuses.get_boost(conn, viewer_account_id, status.id) is not None
+        )
+        entity["muted"] = False
+        entity["bookmarked"] = await threads.is_bookmarked(conn, viewer_account_id, status.id)
+        if (
+            viewer_account_id == status.account_id
+            and status.reblog_of_id is None
+            and status.visibility in ("public", "unlisted", "private")
+        ):
+            entity["pinned"] = False
+    entity["content"] = status.content
+    if viewer_account_id is not None:
+        entity["filtered"] = []
+    entity["reblog"] = reblog
+    if status.local:
+        entity["application"] = (
+            None if status.reblog_of_id is not None else {"name": "Watercooler", "website": None}
+        )
+    entity["account"] = await account_entity(conn, author, uris=uris, local_domain=local_domain)
+    entity["media_attachments"] = []
+    mentions = []
+    for account_id in await statuses.mentioned_account_ids(conn, status.id):
+        mentioned = await accounts.get_by_id(conn, account_id)
+        if mentioned is not None:
+            mentions.append(
+                {
+                    "id": str(mentioned.id),
+                    "username": mentioned.username,
+                    "url": mentioned.url or mentioned.uri,
+                    "acct": acct(mentioned),
+                }
+            )
+    entity["mentions"] = mentions
+    entity["tags"] = [
+        {"name": name, "url": uris.tag(name)} for name in await statuses.tag_names(conn, status.id)
+    ]
+    entity["emojis"] = []
+    entity["card"] = None
+    entity["poll"] = None
+    return entity
+
+
+# ----- markers and the instance --------------------------------------------------------------
+
+
+def marker_entity(marker: Marker) -> dict[str, Any]:
+    return {
+        "last_read_id": str(marker.last_read_id),
+        "version": marker.version,
+        "updated_at": iso(marker.updated_at),
+    }
+
+
+def _statuses_configuration() -> dict[str, Any]:
+    return {
+        "max_characters": MAX_STATUS_CHARACTERS,
+        "max_media_attachments": MAX_MEDIA_ATTACHMENTS,
+        "characters_reserved_per_url": CHARACTERS_RESERVED_PER_URL,
+    }
+
+
+def _media_configuration() -> dict[str, Any]:
+    """Images only: no video or audio, so their limits are 0."""
+    return {
+        "supported_mime_types": list(IMAGE_TYPES),
+        "description_limit": DESCRIPTION_LIMIT,
+        "image_size_limit": IMAGE_SIZE_LIMIT,
+        "image_matrix_limit": IMAGE_MATRIX_LIMIT,
+        "video_size_limit": 0,
+        "video_frame_rate_limit": 0,
+        "video_matrix_limit": 0,
+    }
+
+
+def _polls_configuration() -> dict[str, Any]:
+    return {
+        "max_options": 4,
+        "max_characters_per_option": 50,
+        "min_expiration": 300,
+        "max_expiration": 2_629_746,
+    }
+
+
+def instance_v1(
+    config: Config,
+    *,
+    contact_account: dict[str, Any] | None,
+    email: str,
+    user_count: int,
+    status_count: int,
+    domain_count: int,
+) -> dict[str, Any]:
+    """`GET /api/v1/instance` (deprecated by Mastodon, still read by many apps)."""
+    base_url = config.instance.base_url
+    return {
+        "uri": config.instance.domain,
+        "title": config.instance.name,
+        "short_description": config.instance.description,
+        "description": config.instance.description,
+        "email": email,
+        "version": version_string(),
+        "urls": {"streaming_api": streaming_url(base_url)},
+        "stats": {
+            "user_count": user_count,
+            "status_count": status_count,
+            "domain_count": domain_count,
+        },
+        "thumbnail": f"{base_url}{THUMBNAIL_PATH}",
+        "languages": ["en"],
+        "registrations": False,
+        "approval_required": True,
+        "invites_enabled": False,
+        "configuration": {
+            "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
+            "statuses": _statuses_configuration(),
+            "media_attachments": _media_configuration(),
+            "polls": _polls_configuration(),
+        },
+        "contact_account": contact_account,
+        "rules": [],
+    }
+
+
+def instance_v2(
+    config: Config, *, contact_account: dict[str, Any] | None, email: str, active_month: int
+) -> dict[str, Any]:
+    """`GET /api/v2/instance`. Registrations are closed: accounts are made by IT."""
+    base_url = config.instance.base_url
+    thumbnail = f"{base_url}{THUMBNAIL_PATH}"
+    return {
+        "domain": config.instance.domain,
+        "title": config.instance.name,
+        "version": version_string(),
+        "source_url": f"{base_url}/about",
+        "description": config.instance.description,
+        "usage": {"users": {"active_month": active_month}},
+        "thumbnail": {"url": thumbnail},
+        "icon": [{"src": f"{base_url}{ICON_PATH}", "size": f"{ICON_SIZE}x{ICON_SIZE}"}],
+        "languages": ["en"],
+        "configuration": {
+            "urls": {
+                "streaming": streaming_url(base_url),
+                "status": None,
+                "about": f"{base_url}/about",
+                "privacy_policy": None,
+            },
+            "vapid": {"public_key": ""},
+            "accounts": {
+                "max_featured_tags": 10,
+                "max_pinned_statuses": 5,
+                "max_profile_fields": MAX_PROFILE_FIELDS,
+            },
+            "statuses": _statuses_configuration(),
+            "media_attachments": _media_configuration(),
+            "polls": _polls_configuration(),
+            "translation": {"enabled": False},
+        },
+        "registrations": {
+            "enabled": False,
+            "approval_required": True,
+            "message": None,
+            "url": None,
+        },
+        "api_versions": {"mastodon": 2},
+        "contact": {"email": email, "account": contact_account},
+        "rules": [],
+    }

@@ -1,0 +1,278 @@
+"""Mastodon's statuses API: post, read, edit, delete, thread context, boosts, favourites,
+bookmarks. Each endpoint parses, calls the publisher or a query, and answers an entity.
+Visibility is checked on every read (watercooler.visibility.can_see)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from outbox.publish import PublishError
+from store import accounts, statuses, threads
+from store.records import StatusRecord
+from watercooler.api.entities import account_entity, status_entity
+from watercooler.api.forms import body_params, flag, id_param, text
+from watercooler.auth import Caller, authenticate, bearer_token
+from watercooler.http import FastJSONResponse, services
+from watercooler.services import Services
+from watercooler.visibility import can_see
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+MAX_ANCESTORS = 40
+
+
+async def _optional_caller(request: Request, svc: Services, scope: str) -> Caller | None:
+    return await authenticate(request, svc, scope) if bearer_token(request) else None
+
+
+async def _visible_status(svc: Services, status_id: str, viewer: int | None) -> StatusRecord:
+    parsed = id_param(status_id, "id")
+    async with svc.db.read() as conn:
+        status = await statuses.get_by_id(conn, parsed) if parsed else None
+        if status is None or not await can_see(conn, status, viewer):
+            raise HTTPException(404, "Record not found")
+    return status
+
+
+async def _entity(svc: Services, status: StatusRecord, viewer: int | None) -> dict[str, Any]:
+    async with svc.db.read() as conn:
+        return await status_entity(
+            conn,
+            status,
+            viewer_account_id=viewer,
+            uris=svc.uris,
+            local_domain=svc.config.instance.domain,
+        )
+
+
+def _json(value: Any) -> Response:
+    return FastJSONResponse(value)
+
+
+async def create_status(request: Request) -> Response:
+    svc = services(request)
+    caller = await authenticate(request, svc, "write:statuses")
+    params = await body_params(request)
+    key = request.headers.get("idempotency-key")
+    if key:
+        async with svc.db.read() as conn:
+            earlier = await threads.idempotent_status(conn, caller.account.id, key[:200])
+            done = await statuses.get_by_id(conn, earlier) if earlier else None
+        if done is not None:
+            return _json(await _entity(svc, done, caller.account.id))
+    if params.get("media_ids"):
+        raise HTTPException(422, "Validation failed: media attachments are not supported yet")
+    visibility = params.get("visibility") or "public"
+    if visibility not in VISIBILITIES:
+        raise HTTPException(422, f"Validation failed: visibility {visibility!r} is not valid")
+    parent = None
+    reply_to = id_param(params.get("in_reply_to_id"), "in_reply_to_id")
+    if reply_to is not None:
+        parent = await _visible_status(svc, str(reply_to), caller.account.id)
+    try:
+        status = await svc.publisher.post(
+            caller.account,
+            text(params.get("status"), "status"),
+            visibility=visibility,
+            spoiler_text=text(params.get("spoiler_text"), "spoiler_text", limit=500),
+            sensitive=flag(params.get("sensitive")),
+            in_reply_to=parent,
+            language=params.get("language") or None,
+        )
+    except PublishError as error:
+        raise HTTPException(422, f"Validation failed: {error}") from error
+    if key:
+        async with svc.db.transaction() as conn:
+            await threads.remember_idempotency(
+                conn, caller.account.id, key[:200], status.id, svc.clock()
+            )
+    return _json(await _entity(svc, status, caller.account.id))
+
+
+async def get_status(request: Request) -> Response:
+    svc = services(request)
+    caller = await _optional_caller(request, svc, "read:statuses")
+    viewer = caller.account.id if caller else None
+    status = await _visible_status(svc, request.path_params["id"], viewer)
+    return _json(await _entity(svc, status, viewer))
+
+
+async def _own(request: Request, scope: str) -> tuple[Services, Caller, StatusRecord]:
+    svc = services(request)
+    caller = await authenticate(request, svc, scope)
+    status = await _visible_status(svc, request.path_params["id"], caller.account.id)
+    if status.account_id != caller.account.id or status.reblog_of_id is not None:
+        raise HTTPException(404, "Record not found")
+    return svc, caller, status
+
+
+async def delete_status(request: Request) -> Response:
+    svc, caller, status = await _own(request, "write:statuses")
+    entity = await _entity(svc, status, caller.account.id)
+    await svc.publisher.delete(caller.account, status)
+    return _json({**entity, "text": status.text})  # the source, for "delete and redraft"
+
+
+async def edit_status(request: Request) -> Response:
+    svc, caller, status = await _own(request, "write:statuses")
+    params = await body_params(request)
+    try:
+        await svc.publisher.edit(
+            caller.account,
+            status,
+            text(params.get("status"), "status"),
+            spoiler_text=text(params.get("spoiler_text"), "spoiler_text", limit=500)
+            if "spoiler_text" in params
+            else None,
+            sensitive=flag(params.get("sensitive")) if "sensitive" in params else None,
+        )
+    except PublishError as error:
+        raise HTTPException(422, f"Validation failed: {error}") from error
+    async with svc.db.read() as conn:
+        edited = await statuses.get_by_id(conn, status.id)
+    assert edited is not None
+    return _json(await _entity(svc, edited, caller.account.id))
+
+
+async def status_source(request: Request) -> Response:
+    _, _, status = await _own(request, "read:statuses")
+    return _json({"id": str(status.id), "text": status.text, "spoiler_text": status.spoiler_text})
+
+
+async def status_context(request: Request) -> Response:
+    svc = services(request)
+    caller = await _optional_caller(request, svc, "read:statuses")
+    viewer = caller.account.id if caller else None
+    status = await _visible_status(svc, request.path_params["id"], viewer)
+    ancestors: list[StatusRecord] = []
+    descendants: list[StatusRecord] = []
+    async with svc.db.read() as conn:
+        current = status
+        while current.in_reply_to_id is not None and len(ancestors) < MAX_ANCESTORS:
+            parent = await statuses.get_by_id(conn, current.in_reply_to_id)
+            if parent is None:
+                break
+            if await can_see(conn, parent, viewer):
+                ancestors.append(parent)
+            current = parent
+        frontier = [status.id]
+        while frontier and len(descendants) < threads.MAX_THREAD:
+            found = await threads.reply_ids(conn, frontier)
+            frontier = []
+            for reply_id, _ in found:
+                reply = await statuses.get_by_id(conn, reply_id)
+                if reply is not None and await can_see(conn, reply, viewer):
+                    descendants.append(reply)
+                    frontier.append(reply_id)
+        ancestors.reverse()
+        descendants.sort(key=lambda s: s.id)
+        entity = {
+            "ancestors": [await _entity_in(conn, svc, s, viewer) for s in ancestors],
+            "descendants": [await _entity_in(conn, svc, s, viewer) for s in descendants],
+        }
+    return _json(entity)
+
+
+async def _entity_in(
+    conn: Any, svc: Services, status: StatusRecord, viewer: int | None
+) -> dict[str, Any]:
+    return await status_entity(
+        conn,
+        status,
+        viewer_account_id=viewer,
+        uris=svc.uris,
+        local_domain=svc.config.instance.domain,
+    )
+
+
+async def _interaction(request: Request, action: str) -> Response:
+    svc = services(request)
+    scope = {
+        "reblog": "write:statuses",
+        "favourite": "write:favourites",
+        "bookmark": "write:bookmarks",
+    }
+    caller = await authenticate(request, svc, scope[action.removeprefix("un")])
+    status = await _visible_status(svc, request.path_params["id"], caller.account.id)
+    if status.reblog_of_id is not None:
+        async with svc.db.read() as conn:
+            original = await statuses.get_by_id(conn, status.reblog_of_id)
+        if original is None:
+            raise HTTPException(404, "Record not found")
+        status = original
+    me = caller.account
+    try:
+        if action == "reblog":
+            boost = await svc.publisher.boost(me, status)
+            return _json(await _entity(svc, boost, me.id))
+        if action == "unreblog":
+            await svc.publisher.unboost(me, status)
+        elif action == "favourite":
+            await svc.publisher.like(me, status)
+        elif action == "unfavourite":
+            await svc.publisher.unlike(me, status)
+        elif action == "bookmark":
+            async with svc.db.transaction() as conn:
+                await threads.add_bookmark(conn, svc.db.new_id(), me.id, status.id, svc.clock())
+        elif action == "unbookmark":
+            async with svc.db.transaction() as conn:
+                await threads.remove_bookmark(conn, me.id, status.id)
+    except PublishError as error:
+        raise HTTPException(422, f"Validation failed: {error}") from error
+    async with svc.db.read() as conn:
+        fresh = await statuses.get_by_id(conn, status.id)
+    assert fresh is not None
+    return _json(await _entity(svc, fresh, me.id))
+
+
+def _action(name: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        return await _interaction(request, name)
+
+    endpoint.__name__ = f"{name}_status"
+    return endpoint
+
+
+async def _accounts_of(request: Request, reblogs: bool) -> Response:
+    svc = services(request)
+    caller = await _optional_caller(request, svc, "read:accounts")
+    viewer = caller.account.id if caller else None
+    status = await _visible_status(svc, request.path_params["id"], viewer)
+    query = threads.reblogged_by if reblogs else threads.favourited_by
+    async with svc.db.read() as conn:
+        ids = await query(conn, status.id, limit=40)
+        found = [await accounts.get_by_id(conn, i) for i in ids]
+        result = [
+            await account_entity(conn, a, uris=svc.uris, local_domain=svc.config.instance.domain)
+            for a in found
+            if a is not None
+        ]
+    return _json(result)
+
+
+async def favourited_by(request: Request) -> Response:
+    return await _accounts_of(request, reblogs=False)
+
+
+async def reblogged_by(request: Request) -> Response:
+    return await _accounts_of(request, reblogs=True)
+
+
+routes = [
+    Route("/api/v1/statuses", create_status, methods=["POST"]),
+    Route("/api/v1/statuses/{id}", get_status, methods=["GET"]),
+    Route("/api/v1/statuses/{id}", delete_status, methods=["DELETE"]),
+    Route("/api/v1/statuses/{id}", edit_status, methods=["PUT"]),
+    Route("/api/v1/statuses/{id}/source", status_source),
+    Route("/api/v1/statuses/{id}/context", status_context),
+    Route("/api/v1/statuses/{id}/favourited_by", favourited_by),
+    Route("/api/v1/statuses/{id}/reblogged_by", reblogged_by),
+    *(
+        Route(f"/api/v1/statuses/{{id}}/{name}", _action(name), methods=["POST"])
+        for name in ("reblog", "unreblog", "favourite", "unfavourite", "bookmark", "unbookmark")
+    ),
+]

@@ -1,0 +1,562 @@
+"""OAuth 2 endpoints: app registration, the sign-in and consent pages, token, revoke, and the
+RFC 8414 metadata. The rules are in watercooler/oauth.py; this module speaks HTTP and HTML.
+
+The pages are plain server-rendered HTML, no JavaScript. Every form carries a CSRF token bound
+to a short-lived MACed cookie and to the browser's session; the session cookie is an opaque
+random secret whose digest the database keeps. Both cookies are HttpOnly and SameSite=Lax,
+and Secure (with the `__Host-` prefix) when the instance runs on https.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.policy
+import html
+import logging
+from collections.abc import Iterable
+from email.parser import BytesParser
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus, urlencode
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from store.records import UserRecord
+from watercooler.accounts import hash_token
+from watercooler.auth import bearer_token
+from watercooler.http import FastJSONResponse, services
+from watercooler.oauth import (
+    OOB,
+    SCOPE_DESCRIPTIONS,
+    SESSION_LIFETIME,
+    AuthorizationRequest,
+    AuthorizeError,
+    InvalidApplication,
+    OAuthError,
+    OAuthServer,
+    SignInFailed,
+    application_json,
+    credential_application_json,
+    one,
+    redirect_location,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_CORS = {"Access-Control-Allow-Origin": "*"}
+_PAGE_HEADERS = {
+    **_NO_STORE,
+    # No form-action: browsers apply it to the redirect that follows the consent form, and
+    # that goes to the app's own (often custom-scheme) redirect URI.
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def oauth_server(request: Request) -> OAuthServer:
+    """The instance's authorization server, made on first use (tests may install their own
+    as `app.state.oauth` before the first request)."""
+    server: OAuthServer | None = getattr(request.app.state, "oauth", None)
+    if server is None:
+        server = OAuthServer(services(request))
+        request.app.state.oauth = server
+    return server
+
+
+# -- request parameters ----------------------------------------------------------------------
+
+
+def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Form pairs as a dict; `name[]` and repeated names become lists."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        name = key[:-2] if key.endswith("[]") else key
+        if name in result:
+            existing = result[name]
+            result[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            result[name] = [value] if key.endswith("[]") else value
+    return result
+
+
+def _multipart(content_type: str, body: bytes) -> list[tuple[str, str]]:
+    """Text fields of a multipart/form-data body (files are not expected here)."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise ValueError("not a multipart body")
+    pairs = []
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        name = part.get_param("name", header="content-disposition")
+        if not name or part.get_filename() is not None:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        pairs.append((str(name), payload.decode("utf-8", "replace")))
+    return pairs
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise OAuthError("invalid_request", f"The body is larger than {MAX_BODY} bytes.", 413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY:
+            raise OAuthError("invalid_request", f"The body is larger than {MAX_BODY} bytes.", 413)
+    return bytes(body)
+
+
+async def request_params(request: Request) -> dict[str, Any]:
+    """Query parameters overlaid with the body's: JSON, urlencoded or multipart, as Mastodon
+    (Rails) reads them. A body that does not parse is an `invalid_request`."""
+    params = _collect(request.query_params.multi_items())
+    if request.method != "POST":
+        return params
+    body = await _read_body(request)
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    try:
+        if media_type == "application/json" or (media_type.endswith("+json") and body):
+            document = orjson.loads(body or b"{}")
+            if not isinstance(document, dict):
+                raise ValueError("not a JSON object")
+            params.update(document)
+        elif media_type == "application/x-www-form-urlencoded" or (not media_type and body):
+            params.update(_collect(parse_qsl(body.decode("utf-8"), keep_blank_values=True)))
+        elif media_type == "multipart/form-data":
+            params.update(_collect(_multipart(content_type, body)))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise OAuthError(
+            "invalid_request", f"The request body could not be read: {error}"
+        ) from error
+    return params
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _client_credentials(request: Request, params: dict[str, Any]) -> tuple[str | None, str | None]:
+    """client_id and client_secret from HTTP Basic (RFC 6749 2.3.1) or from the body."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return one(params, "client_id"), one(params, "client_secret")
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise OAuthError(
+            "invalid_client", "The Basic authorization header is malformed.", 401
+        ) from error
+    client_id, separator, secret = decoded.partition(":")
+    if not separator:
+        raise OAuthError("invalid_client", "The Basic authorization header is malformed.", 401)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    body_id = one(params, "client_id")
+    if body_id is not None and body_id != client_id:
+        raise OAuthError("invalid_request", "client_id differs from the Authorization header.")
+    return client_id, secret
+
+
+def _oauth_error(request: Request, error: OAuthError) -> Response:
+    headers = {**_NO_STORE, **_CORS}
+    if error.status == 401 and request.headers.get("authorization", "").lower().startswith("basic"):
+        headers["WWW-Authenticate"] = 'Basic realm="Watercooler"'
+    if error.status == 429:
+        headers["Retry-After"] = "900"
+    return FastJSONResponse(
+        {"error": error.error, "error_description": error.description},
+        status_code=error.status,
+        headers=headers,
+    )
+
+
+def _preflight() -> Response:
+    return Response(
+        status_code=204,
+        headers={
+            **_CORS,
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type",
+            "Access-Control-Max-Age": "86400",
+        },
+    )
+
+
+# -- JSON endpoints --------------------------------------------------------------------------
+
+
+async def create_app_endpoint(request: Request) -> Response:
+    """POST /api/v1/apps."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    server = oauth_server(request)
+    try:
+        params = await request_params(request)
+        app, client_secret = await server.register(params)
+    except OAuthError as error:
+        return FastJSONResponse(
+            {"error": error.description}, status_code=error.status, headers=_CORS
+        )
+    except InvalidApplication as error:
+        return FastJSONResponse(
+            {"error": f"Validation failed: {error}"}, status_code=422, headers=_CORS
+        )
+    return FastJSONResponse(
+        credential_application_json(app, client_secret), headers={**_NO_STORE, **_CORS}
+    )
+
+
+async def verify_app_credentials(request: Request) -> Response:
+    """GET /api/v1/apps/verify_credentials: any live token, user or app, of any scope."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    token = bearer_token(request)
+    owner = await oauth_server(request).token_owner(token) if token else None
+    if owner is None:
+        return FastJSONResponse(
+            {"error": "The access token is invalid"}, status_code=401, headers=_CORS
+        )
+    if owner.application is None:
+        # A token made with `watercooler token create` belongs to no registered app.
+        document: dict[str, Any] = {
+            "name": "Watercooler CLI",
+            "website": None,
+            "scopes": list(owner.scopes),
+            "redirect_uri": OOB,
+            "redirect_uris": [OOB],
+        }
+    else:
+        document = application_json(owner.application)
+    return FastJSONResponse(document, headers=_CORS)
+
+
+async def token_endpoint(request: Request) -> Response:
+    """POST /oauth/token."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    server = oauth_server(request)
+    try:
+        params = await request_params(request)
+        app = await server.client(*_client_credentials(request, params))
+        grant = await server.token(app, params, _address(request))
+    except OAuthError as error:
+        return _oauth_error(request, error)
+    return FastJSONResponse(grant.as_json(), headers={**_NO_STORE, **_CORS})
+
+
+async def revoke_endpoint(request: Request) -> Response:
+    """POST /oauth/revoke."""
+    if request.method == "OPTIONS":
+        return _preflight()
+    server = oauth_server(request)
+    try:
+        params = await request_params(request)
+        app = await server.client(*_client_credentials(request, params))
+        await server.revoke(app, one(params, "token"))
+    except OAuthError as error:
+        return _oauth_error(request, error)
+    return FastJSONResponse({}, headers=_CORS)
+
+
+async def metadata_endpoint(request: Request) -> Response:
+    """GET /.well-known/oauth-authorization-server (RFC 8414)."""
+    return FastJSONResponse(oauth_server(request).metadata(), headers=_CORS)
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+_STYLE = """
+body { font: 16px/1.5 system-ui, sans-serif; background: #f3f4f6; color: #111827; margin: 0; }
+main { max-width: 26rem; margin: 3rem auto; background: #fff; padding: 2rem;
+       border-radius: .75rem; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+h1 { font-size: 1.35rem; margin-top: 0; }
+label { display: block; margin: 1rem 0 .25rem; font-weight: 600; }
+input[type=text], input[type=password] { width: 100%; box-sizing: border-box; padding: .55rem;
+       border: 1px solid #9ca3af; border-radius: .4rem; font-size: 1rem; }
+button { margin-top: 1.25rem; padding: .6rem 1.2rem; font-size: 1rem; border-radius: .4rem;
+       border: 1px solid #1d4ed8; background: #2563eb; color: #fff; cursor: pointer; }
+button.secondary { background: #fff; color: #1f2937; border-color: #9ca3af; }
+.error { background: #fee2e2; color: #991b1b; padding: .6rem .8rem; border-radius: .4rem; }
+.code { font: 1.1rem ui-monospace, monospace; width: 100%; padding: .6rem; box-sizing: border-box; }
+ul.scopes li { margin: .2rem 0; }
+small, .muted { color: #4b5563; }
+"""
+
+
+def _e(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
+    document = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="referrer" content="no-referrer"><title>{_e(title)}</title>'
+        f"<style>{_STYLE}</style></head><body><main>{body}</main></body></html>"
+    )
+    return HTMLResponse(document, status_code=status, headers=_PAGE_HEADERS)
+
+
+def _hidden(fields: dict[str, str]) -> str:
+    return "".join(
+        f'<input type="hidden" name="{_e(name)}" value="{_e(value)}">'
+        for name, value in fields.items()
+    )
+
+
+def _session_cookie_name(server: OAuthServer) -> str:
+    return "__Host-wc_session" if server.secure_cookies else "wc_session"
+
+
+def _csrf_cookie_name(server: OAuthServer) -> str:
+    return "__Host-wc_csrf" if server.secure_cookies else "wc_csrf"
+
+
+def _set_cookie(response: Response, server: OAuthServer, name: str, value: str, age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=age,
+        path="/",
+        secure=server.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def _binding(request: Request, server: OAuthServer) -> str:
+    """What a CSRF token is bound to besides its cookie: the browser's session, if any."""
+    session = request.cookies.get(_session_cookie_name(server))
+    return hash_token(session) if session else "-"
+
+
+async def _with_csrf(request: Request, server: OAuthServer) -> tuple[str, str]:
+    """(cookie value, form token) for a page about to be shown."""
+    csrf = await server.csrf()
+    cookie = request.cookies.get(_csrf_cookie_name(server))
+    return csrf.issue(cookie, _binding(request, server))
+
+
+async def _csrf_ok(request: Request, server: OAuthServer, params: dict[str, Any]) -> bool:
+    csrf = await server.csrf()
+    cookie = request.cookies.get(_csrf_cookie_name(server))
+    return csrf.verify(cookie, one(params, "csrf_token"), _binding(request, server))
+
+
+def _csrf_refused() -> HTMLResponse:
+    log.info("oauth form refused: CSRF token missing or wrong")
+    return _page(
+        "Form expired",
+        '<h1>This form has expired</h1><p class="error">The form was too old or did not come'
+        " from this site, so nothing was done. Go back to the application and sign in"
+        " again.</p>",
+        status=403,
+    )
+
+
+def _scope_text(scope: str) -> str:
+    if scope in SCOPE_DESCRIPTIONS:
+        return SCOPE_DESCRIPTIONS[scope]
+    prefix, _, noun = scope.rpartition(":")
+    verb = {
+        "read": "read",
+        "write": "modify",
+        "admin:read": "read server-wide",
+        "admin:write": "modify server-wide",
+    }.get(prefix, prefix)
+    return f"{verb} {noun.replace('_', ' ')}"
+
+
+async def _sign_in_page(
+    request: Request,
+    server: OAuthServer,
+    auth: AuthorizationRequest,
+    *,
+    message: str | None = None,
+    login: str = "",
+    status: int = 200,
+) -> Response:
+    cookie, token = await _with_csrf(request, server)
+    app = auth.application
+    error = f'<p class="error" role="alert">{_e(message)}</p>' if message else ""
+    body = (
+        f"<h1>Sign in to {_e(server.domain)}</h1>"
+        f"<p><strong>{_e(app.name)}</strong> asks to use your account.</p>{error}"
+        '<form method="post" action="/oauth/sign_in">'
+        f"{_hidden({**auth.params(), 'csrf_token': token})}"
+        '<label for="username">Username or e-mail</label>'
+        f'<input type="text" id="username" name="username" value="{_e(login)}"'
+        ' autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus>'
+        '<label for="password">Password</label>'
+        '<input type="password" id="password" name="password"'
+        ' autocomplete="current-password" required>'
+        '<button type="submit">Sign in</button></form>'
+    )
+    response = _page(f"Sign in — {server.domain}", body, status=status)
+    _set_cookie(response, server, _csrf_cookie_name(server), cookie, 3600)
+    return response
+
+
+async def _consent_page(
+    request: Request, server: OAuthServer, auth: AuthorizationRequest, user: UserRecord
+) -> Response:
+    cookie, token = await _with_csrf(request, server)
+    app = auth.application
+    scopes = "".join(
+        f"<li><code>{_e(scope)}</code> — {_e(_scope_text(scope))}</li>" for scope in auth.scopes
+    )
+    website = ""
+    if app.website:
+        website = (
+            f'<p class="muted">Website: <a href="{_e(app.website)}" rel="noopener noreferrer">'
+            f"{_e(app.website)}</a></p>"
+        )
+    if auth.redirect_uri == OOB:
+        where = "You will get a code on this page to copy into the application."
+    else:
+        where = f"You will then be sent back to <code>{_e(auth.redirect_uri)}</code>."
+    switch = f"/oauth/authorize?{urlencode({**auth.params(), 'force_login': 'true'})}"
+    body = (
+        "<h1>Authorize access</h1>"
+        f"<p><strong>{_e(app.name)}</strong> wants to use your account"
+        f" <strong>@{_e(user.username)}@{_e(server.domain)}</strong> to:</p>"
+        f'<ul class="scopes">{scopes}</ul>{website}<p class="muted">{_e(where)}</p>'
+        '<form method="post" action="/oauth/authorize">'
+        f"{_hidden({**auth.params(), 'csrf_token': token})}"
+        '<button type="submit" name="decision" value="authorize">Authorize</button> '
+        '<button type="submit" name="decision" value="deny" class="secondary">Deny</button>'
+        "</form>"
+        f'<p><small>Not you? <a href="{_e(switch)}">Sign in as someone else</a>.</small></p>'
+    )
+    response = _page(f"Authorize {app.name}", body)
+    _set_cookie(response, server, _csrf_cookie_name(server), cookie, 3600)
+    return response
+
+
+def _authorize_failed(error: AuthorizeError) -> Response:
+    if error.redirect_uri is not None:
+        params = {"error": error.error, "error_description": error.description}
+        if error.state is not None:
+            params["state"] = error.state
+        location = redirect_location(error.redirect_uri, params, error.response_mode)
+        return RedirectResponse(location, status_code=302, headers=_NO_STORE)
+    return _page(
+        "Authorization failed",
+        f'<h1>Authorization failed</h1><p class="error">{_e(error.description)}</p>'
+        f'<p class="muted">Error: <code>{_e(error.error)}</code>. Nothing was shared with'
+        " the application.</p>",
+        status=400,
+    )
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "on", "yes")
+
+
+async def authorize_page(request: Request) -> Response:
+    """GET /oauth/authorize: the sign-in form, or the consent page for a signed-in browser."""
+    server = oauth_server(request)
+    params = _collect(request.query_params.multi_items())
+    try:
+        auth = await server.authorization_request(params)
+    except AuthorizeError as error:
+        return _authorize_failed(error)
+    user = await server.session_user(request.cookies.get(_session_cookie_name(server)))
+    if user is None or _truthy(one(params, "force_login")):
+        return await _sign_in_page(request, server, auth)
+    return await _consent_page(request, server, auth, user)
+
+
+async def sign_in(request: Request) -> Response:
+    """POST /oauth/sign_in: check the password, start a session, go on to the consent page."""
+    server = oauth_server(request)
+    try:
+        params = await request_params(request)
+    except OAuthError as error:
+        return _page("Bad request", f'<p class="error">{_e(error.description)}</p>', status=400)
+    if not await _csrf_ok(request, server, params):
+        return _csrf_refused()
+    try:
+        auth = await server.authorization_request(params)
+    except AuthorizeError as error:
+        return _authorize_failed(error)
+    login, password = (one(params, "username") or "").strip(), one(params, "password") or ""
+    try:
+        user = await server.check_credentials(login, password, _address(request))
+    except SignInFailed as failure:
+        return await _sign_in_page(
+            request, server, auth, message=str(failure), login=login, status=failure.status
+        )
+    session = await server.start_session(user)
+    location = f"/oauth/authorize?{urlencode(auth.params())}"
+    response = RedirectResponse(location, status_code=303, headers=_NO_STORE)
+    age = int(SESSION_LIFETIME.total_seconds())
+    _set_cookie(response, server, _session_cookie_name(server), session, age)
+    return response
+
+
+async def decide(request: Request) -> Response:
+    """POST /oauth/authorize: the consent form's Authorize or Deny."""
+    server = oauth_server(request)
+    try:
+        params = await request_params(request)
+    except OAuthError as error:
+        return _page("Bad request", f'<p class="error">{_e(error.description)}</p>', status=400)
+    if not await _csrf_ok(request, server, params):
+        return _csrf_refused()
+    try:
+        auth = await server.authorization_request(params)
+    except AuthorizeError as error:
+        return _authorize_failed(error)
+    user = await server.session_user(request.cookies.get(_session_cookie_name(server)))
+    if user is None:
+        return await _sign_in_page(
+            request, server, auth, message="Your session has ended; sign in again.", status=401
+        )
+    decision = one(params, "decision")
+    if decision == "deny":
+        log.info("oauth denied app=%s user=%s", auth.application.id, user.username)
+        if auth.redirect_uri == OOB:
+            return _page(
+                "Access denied",
+                "<h1>Access denied</h1><p>Nothing was shared with"
+                f" <strong>{_e(auth.application.name)}</strong>. You can close this page.</p>",
+            )
+        location = auth.respond({"error": "access_denied"})
+        return RedirectResponse(location, status_code=302, headers=_NO_STORE)
+    if decision != "authorize":
+        return _page("Bad request", '<p class="error">Choose Authorize or Deny.</p>', status=400)
+    code = await server.issue_code(auth, user)
+    if auth.redirect_uri == OOB:
+        return _page(
+            "Authorization code",
+            "<h1>Authorization code</h1>"
+            f"<p>Copy this code and paste it into <strong>{_e(auth.application.name)}</strong>:"
+            f'</p><input class="code" id="authorization-code" type="text" readonly'
+            f' value="{_e(code)}"><p class="muted">It works once, for ten minutes.</p>',
+        )
+    return RedirectResponse(auth.respond({"code": code}), status_code=302, headers=_NO_STORE)
+
+
+routes = [
+    Route("/api/v1/apps", create_app_endpoint, methods=["POST", "OPTIONS"]),
+    Route("/api/v1/apps/verify_credentials", verify_app_credentials, methods=["GET", "OPTIONS"]),
+    Route("/oauth/authorize", authorize_page, methods=["GET"]),
+    Route("/oauth/authorize/", authorize_page, methods=["GET"]),  # toot links here
+    Route("/oauth/authorize", decide, methods=["POST"]),
+    Route("/oauth/authorize/", decide, methods=["POST"]),
+    Route("/oauth/sign_in", sign_in, methods=["POST"]),
+    Route("/oauth/token", token_endpoint, methods=["POST", "OPTIONS"]),
+    Route("/oauth/revoke", revoke_endpoint, methods=["POST", "OPTIONS"]),
+    Route("/.well-known/oauth-authorization-server", metadata_endpoint, methods=["GET"]),
+]
