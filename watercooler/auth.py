@@ -16,6 +16,10 @@ from store.records import AccountRecord, UserRecord
 from watercooler.accounts import hash_token
 from watercooler.services import Services
 
+FOLLOW_SCOPES = frozenset(
+    {"read:blocks", "write:blocks", "read:follows", "write:follows", "read:mutes", "write:mutes"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -24,8 +28,15 @@ class Caller:
     scopes: tuple[str, ...]
 
     def allows(self, scope: str) -> bool:
-        """`write:statuses` is allowed by `write:statuses` or by `write`."""
-        return scope in self.scopes or scope.split(":")[0] in self.scopes
+        """Mastodon's scope hierarchy: `write:statuses` is allowed by itself or by `write`,
+        `admin:read:accounts` by `admin:read`, and the relationship scopes by the legacy
+        `follow`."""
+        if scope in self.scopes:
+            return True
+        parts = scope.split(":")
+        if any(":".join(parts[:n]) in self.scopes for n in range(1, len(parts))):
+            return True
+        return scope in FOLLOW_SCOPES and "follow" in self.scopes
 
 
 def bearer_token(request: Request) -> str | None:
