@@ -13,11 +13,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from watercooler import api
-from watercooler.api import statuses as api_statuses
-from watercooler.api import timelines as api_timelines
 from watercooler.config import Config
+from watercooler.cors import ApiCors
 from watercooler.http import EXCEPTION_HANDLERS
 from watercooler.routes import actors, c2s, inbox, statuses, wellknown
 from watercooler.routes import oauth as oauth_routes
@@ -64,10 +64,9 @@ def create_app(
             *c2s.routes,
             *oauth_routes.routes,
             *api.routes,
-            *api_statuses.routes,
-            *api_timelines.routes,
             api.not_found,  # last: unknown /api/ paths answer 404 JSON
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[Middleware(ApiCors)],
         lifespan=lifespan,
     )

@@ -5,22 +5,30 @@ two instances of the rig, from search to the Accept."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from mastodon import Mastodon
+from mastodon.errors import MastodonNotFoundError
 
+from federation.uris import Uris
 from store import accounts, follows
 from store.records import AccountRecord
 from tests.conftest import MakeConfig, running
+from tests.live import free_port
 from tests.rig import Rig
 from watercooler.accounts import create_token, create_user
 from watercooler.app import create_app
-from watercooler.services import Services
+from watercooler.services import Services, open_database
 
 PASSWORD = "password123"
 LOCAL_ACCOUNT_KEYS = {
@@ -569,3 +577,73 @@ async def test_a_locked_remote_account_authorizes_or_rejects(rig: Rig) -> None:
     assert amy_now.json()[0]["following"] is False and amy_now.json()[0]["requested"] is False
     async with a.svc.db.read() as conn:
         assert await follows.get(conn, more.users["amy"].id, int(bob["id"])) is None
+
+
+# ----- a real client -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def live_server(make_config: MakeConfig) -> Iterator[tuple[str, str]]:
+    """A real HTTP server (uvicorn in a thread) with users admin and bob; (base URL, admin's
+    token)."""
+    port = free_port()
+    config = make_config(f"127.0.0.1:{port}")
+
+    async def seed() -> str:
+        db = await open_database(config)
+        uris = Uris(config.instance.base_url)
+        now = datetime.now(UTC)
+        try:
+            await create_user(db, uris, "admin", now=now, password=PASSWORD, admin=True)
+            await create_user(db, uris, "bob", now=now, password=PASSWORD)
+            return await create_token(db, "admin", ("read", "write", "follow"), now)
+        finally:
+            await db.close()
+
+    token = asyncio.run(seed())
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield config.instance.base_url, token
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_mastodon_py_drives_the_accounts_and_instance_api(live_server: tuple[str, str]) -> None:
+    base_url, token = live_server
+    client = Mastodon(access_token=token, api_base_url=base_url, version_check_mode="created")
+
+    assert client.retrieve_mastodon_version().startswith("4.3.0")
+    assert client.instance_v2().configuration.statuses.max_characters == 5000
+    assert client.instance_v1().contact_account.acct == "admin"
+    me = client.account_verify_credentials()
+    assert me.acct == "admin" and me.source.privacy == "public"
+    updated = client.account_update_credentials(display_name="IT desk", fields=[("Room", "B12")])
+    assert updated.display_name == "IT desk" and updated.fields[0].name == "Room"
+    bob = client.account_lookup("bob")
+    assert [a.acct for a in client.account_search("bo")] == ["bob"]
+    assert client.account_follow(bob.id).following is True
+    assert client.account_relationships(bob.id)[0].following is True
+    assert [a.acct for a in client.account_followers(bob.id)] == ["admin"]
+    assert client.account_mute(bob.id, duration=60).muting is True
+    assert [a.acct for a in client.mutes()] == ["bob"]
+    assert client.account_unmute(bob.id).muting is False
+    assert client.account_block(bob.id).blocking is True
+    assert [a.acct for a in client.blocks()] == ["bob"]
+    assert client.account_unblock(bob.id).blocking is False
+    assert client.preferences()["posting:default:visibility"] == "public"
+    assert client.filters_v2() == [] and client.announcements() == []
+    client.markers_set(["home"], [123])
+    assert client.markers_get(["home"]).home.last_read_id == "123"
+    assert len(client.instance_activity()) == 12
+    assert {a.acct for a in client.directory()} == {"admin", "bob"}
+    with pytest.raises(MastodonNotFoundError):
+        client.account(999)

@@ -19,6 +19,7 @@ from tests.conftest import MakeConfig, running
 from watercooler import __version__
 from watercooler.accounts import create_token, create_user
 from watercooler.app import create_app
+from watercooler.config import ConfigError, parse_config
 from watercooler.services import Services
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -284,3 +285,40 @@ async def test_unknown_api_paths_answer_404_json(site, method: str) -> None:  # 
 async def _alice(svc: Services):  # type: ignore[no-untyped-def]
     async with svc.db.read() as conn:
         return await accounts.get_local(conn, "alice")
+
+
+def test_config_keys_for_the_client_api() -> None:
+    minimal = {"instance": {"domain": "eng.example.com"}}
+    config = parse_config(minimal)
+    assert config.instance.description == "" and config.oauth.password_grant is True
+    config = parse_config(
+        {
+            "instance": {"domain": "eng.example.com", "description": "Shop talk"},
+            "oauth": {"password_grant": False},
+        }
+    )
+    assert config.instance.description == "Shop talk"
+    assert config.oauth.password_grant is False
+    for data, key in (
+        ({"instance": {"domain": "e.example", "description": 3}}, "instance.description"),
+        ({**minimal, "oauth": {"password_grant": "no"}}, "oauth.password_grant"),
+        ({**minimal, "oauth": {"grants": []}}, "oauth.grants"),
+    ):
+        with pytest.raises(ConfigError, match=key):
+            parse_config(data)
+
+
+async def test_browser_apps_get_cors_on_the_api(instance) -> None:  # type: ignore[no-untyped-def]
+    _, client = instance
+    preflight = await client.options(
+        "/api/v1/timelines/home",
+        headers={"Origin": "https://elk.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "Authorization" in preflight.headers["access-control-allow-headers"]
+    answer = await client.get("/api/v1/instance", headers={"Origin": "https://elk.example"})
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "Link" in answer.headers["access-control-expose-headers"]
+    page = await client.get("/users/nobody", headers={"Origin": "https://elk.example"})
+    assert "access-control-allow-origin" not in page.headers  # only the API

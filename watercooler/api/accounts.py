@@ -2,10 +2,10 @@
 a profile's posts and follow lists, relationships, follow / block / mute and follow requests,
 the block and mute lists, and the profile directory.
 
-Account ids are our store ids as strings, remote accounts included. Scopes are Mastodon's:
-a follow, block or mute also accepts the old `follow` scope. Following a remote account is
-`requested` until its Accept arrives; following a locked local account, until its owner
-authorises the request.
+Account ids are our store ids as strings, remote accounts included. Scopes are Mastodon's
+(watercooler.auth knows that the old `follow` scope covers follows, blocks and mutes).
+Following a remote account is `requested` until its Accept arrives; following a locked
+local account, until its owner authorises the request.
 """
 
 from __future__ import annotations
@@ -52,22 +52,13 @@ _FIELD_KEY = re.compile(r"^fields_attributes\[(\d{1,3})\]\[(name|value)\]$")
 _NOT_ALLOWED = "This action is not allowed"
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    """The request's parameters. Uploaded files are closed here (none is kept), which
-    `body_params` leaves open."""
-    try:
-        return await body_params(request)
-    finally:
-        await request.close()
-
-
 def _not_found() -> HTTPException:
     return HTTPException(404, "Record not found")
 
 
 async def _caller(request: Request, svc: Services, *scopes: str) -> Caller:
-    """The caller, if their token has any one of `scopes` (Mastodon accepts, say, either
-    `write:follows` or the old `follow` for a follow)."""
+    """The caller, if their token has any one of `scopes` (Mastodon's own profile accepts
+    `read:accounts` or the newer `profile`)."""
     refused: HTTPException | None = None
     for scope in scopes:
         try:
@@ -211,7 +202,7 @@ async def update_credentials(request: Request) -> Response:
     uploads are refused (422) until media storage exists."""
     svc = services(request)
     caller = await _caller(request, svc, "write:accounts")
-    params = await _body(request)
+    params = await body_params(request)
     if any(params.get(name) not in (None, "") for name in ("avatar", "header")):
         raise HTTPException(422, "Validation failed: avatar and header uploads are not supported")
     me = caller.account
@@ -411,7 +402,7 @@ async def following(request: Request) -> Response:
 
 async def relationships(request: Request) -> Response:
     svc = services(request)
-    caller = await _caller(request, svc, "read:follows", "follow")
+    caller = await _caller(request, svc, "read:follows")
     result = []
     async with svc.db.read() as conn:
         for account_id in _ids_param(request):
@@ -425,7 +416,7 @@ async def relationships(request: Request) -> Response:
 async def familiar_followers(request: Request) -> Response:
     """For each account: the accounts the caller follows that follow it."""
     svc = services(request)
-    caller = await _caller(request, svc, "read:follows", "follow")
+    caller = await _caller(request, svc, "read:follows")
     result = []
     for account_id in _ids_param(request):
         async with svc.db.read() as conn:
@@ -449,7 +440,7 @@ async def _acting(request: Request, *scopes: str) -> tuple[Services, Caller, Acc
 
 
 async def follow(request: Request) -> Response:
-    svc, caller, target = await _acting(request, "write:follows", "follow")
+    svc, caller, target = await _acting(request, "write:follows")
     if target.id == caller.account.id:
         raise HTTPException(403, _NOT_ALLOWED)
     try:
@@ -460,13 +451,13 @@ async def follow(request: Request) -> Response:
 
 
 async def unfollow(request: Request) -> Response:
-    svc, caller, target = await _acting(request, "write:follows", "follow")
+    svc, caller, target = await _acting(request, "write:follows")
     await svc.publisher.unfollow(caller.account, target)
     return await _relationship(svc, caller, target.id)
 
 
 async def block(request: Request) -> Response:
-    svc, caller, target = await _acting(request, "write:blocks", "follow")
+    svc, caller, target = await _acting(request, "write:blocks")
     if target.id == caller.account.id:
         raise HTTPException(403, _NOT_ALLOWED)
     await svc.publisher.block(caller.account, target)
@@ -474,7 +465,7 @@ async def block(request: Request) -> Response:
 
 
 async def unblock(request: Request) -> Response:
-    svc, caller, target = await _acting(request, "write:blocks", "follow")
+    svc, caller, target = await _acting(request, "write:blocks")
     await svc.publisher.unblock(caller.account, target)
     return await _relationship(svc, caller, target.id)
 
@@ -482,10 +473,10 @@ async def unblock(request: Request) -> Response:
 async def mute(request: Request) -> Response:
     """Mute (`notifications`: also their notifications, default true; `duration`: seconds,
     0 for ever). Mutes are private: nothing federates."""
-    svc, caller, target = await _acting(request, "write:mutes", "follow")
+    svc, caller, target = await _acting(request, "write:mutes")
     if target.id == caller.account.id:
         raise HTTPException(403, _NOT_ALLOWED)
-    params = await _body(request)
+    params = await body_params(request)
     raw_duration = params.get("duration")
     seconds = 0 if raw_duration in (None, "") else _parse_id(raw_duration)
     if seconds is None or seconds > MAX_MUTE_SECONDS:
@@ -505,7 +496,7 @@ async def mute(request: Request) -> Response:
 
 
 async def unmute(request: Request) -> Response:
-    svc, caller, target = await _acting(request, "write:mutes", "follow")
+    svc, caller, target = await _acting(request, "write:mutes")
     async with svc.db.transaction() as conn:
         await api_queries.remove_mute(conn, caller.account.id, target.id)
     return await _relationship(svc, caller, target.id)
@@ -516,7 +507,7 @@ async def unmute(request: Request) -> Response:
 
 async def follow_requests(request: Request) -> Response:
     svc = services(request)
-    caller = await _caller(request, svc, "read:follows", "follow")
+    caller = await _caller(request, svc, "read:follows")
     page = _account_page_params(request)
     async with svc.db.read() as conn:
         rows = await api_queries.follow_request_page(conn, caller.account.id, page)
@@ -528,7 +519,7 @@ async def follow_requests(request: Request) -> Response:
 
 async def _answer_request(request: Request, *, accept: bool) -> Response:
     """Authorise or reject a pending follow request from the account `id`."""
-    svc, caller, follower = await _acting(request, "write:follows", "follow")
+    svc, caller, follower = await _acting(request, "write:follows")
     me = caller.account
     async with svc.db.read() as conn:
         record = await follows.get(conn, follower.id, me.id)
@@ -551,7 +542,7 @@ async def reject_request(request: Request) -> Response:
 
 async def blocks(request: Request) -> Response:
     svc = services(request)
-    caller = await _caller(request, svc, "read:blocks", "follow")
+    caller = await _caller(request, svc, "read:blocks")
     page = _account_page_params(request)
     async with svc.db.read() as conn:
         rows = await api_queries.block_page(conn, caller.account.id, page)
@@ -564,7 +555,7 @@ async def blocks(request: Request) -> Response:
 async def mutes(request: Request) -> Response:
     """Muted accounts, each with `mute_expires_at` (null for an indefinite mute)."""
     svc = services(request)
-    caller = await _caller(request, svc, "read:mutes", "follow")
+    caller = await _caller(request, svc, "read:mutes")
     page = _account_page_params(request)
     entities = []
     async with svc.db.read() as conn:

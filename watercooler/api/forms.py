@@ -29,7 +29,10 @@ async def body_params(request: Request) -> dict[str, Any]:
         return data
     if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
-        return _from_pairs(form)
+        try:
+            return _from_pairs(form)
+        finally:
+            await form.close()  # uploads are read by the media endpoints, not here
     return _from_pairs(request.query_params.multi_items())
 
 
