@@ -105,6 +105,19 @@ class Uris:
         return f"{self.instance_actor}/outbox"
 
     @property
+    def oauth_authorize(self) -> str:
+        return f"{self.base_url}/oauth/authorize"
+
+    @property
+    def oauth_token(self) -> str:
+        return f"{self.base_url}/oauth/token"
+
+    @property
+    def proxy(self) -> str:
+        """The C2S `proxyUrl`: a signed-in client fetches remote objects through us."""
+        return f"{self.base_url}/proxy"
+
+    @property
     def about(self) -> str:
         return f"{self.base_url}/about"
 

@@ -101,6 +101,9 @@ class Actor:
     following: str | None = None
     featured: str | None = None
     shared_inbox: str | None = None
+    oauth_authorization_endpoint: str | None = None
+    oauth_token_endpoint: str | None = None
+    proxy_url: str | None = None
     public_keys: tuple[PublicKey, ...] = ()
     manually_approves_followers: bool = False
     discoverable: bool | None = None
@@ -182,6 +185,12 @@ def _fields(value: Any) -> tuple[Field, ...]:
     return tuple(fields)
 
 
+def _endpoint(doc: JSONObject, name: str) -> str | None:
+    """One of the actor's `endpoints` (C2S clients read the OAuth ones and `proxyUrl`)."""
+    endpoints = get_prop(doc, "endpoints")
+    return _iri(get_prop(endpoints, name)) if isinstance(endpoints, dict) else None
+
+
 def _shared_inbox(doc: JSONObject) -> str | None:
     """`endpoints.sharedInbox`, or Misskey's top-level `sharedInbox`."""
     endpoints = get_prop(doc, "endpoints")
@@ -233,6 +242,9 @@ def parse_actor(doc: Any) -> Actor:
         following=_iri(get_prop(doc, "following")),
         featured=_iri(get_prop(doc, "featured")),
         shared_inbox=_shared_inbox(doc),
+        oauth_authorization_endpoint=_endpoint(doc, "oauthAuthorizationEndpoint"),
+        oauth_token_endpoint=_endpoint(doc, "oauthTokenEndpoint"),
+        proxy_url=_endpoint(doc, "proxyUrl"),
         public_keys=parse_public_keys(doc),
         manually_approves_followers=get_prop(doc, "manuallyApprovesFollowers") is True,
         discoverable=_bool(get_prop(doc, "discoverable")),
@@ -308,8 +320,18 @@ def actor_to_json(actor: Actor) -> JSONObject:
         {"type": "PropertyValue", "name": field.name, "value": field.value}
         for field in actor.fields
     ]
-    if actor.shared_inbox is not None:
-        doc["endpoints"] = {"sharedInbox": actor.shared_inbox}
+    endpoints = {
+        name: value
+        for name, value in (
+            ("sharedInbox", actor.shared_inbox),
+            ("oauthAuthorizationEndpoint", actor.oauth_authorization_endpoint),
+            ("oauthTokenEndpoint", actor.oauth_token_endpoint),
+            ("proxyUrl", actor.proxy_url),
+        )
+        if value is not None
+    }
+    if endpoints:
+        doc["endpoints"] = endpoints
     if actor.icon_url is not None:
         doc["icon"] = {"type": "Image", "url": actor.icon_url}
     if actor.image_url is not None:

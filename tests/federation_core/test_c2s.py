@@ -577,3 +577,28 @@ async def test_status_document_as_activity_json_and_as_html(rig: Rig) -> None:
         page = await client.get(path, headers={"Accept": "text/html"})
     assert page.status_code in (301, 302, 303, 307, 308)
     assert page.headers["Location"] == f"http://a.test/@alice/{uri.rsplit('/', 1)[1]}"
+
+
+async def test_proxy_url_fetches_through_the_server_within_its_rules(rig: Rig) -> None:
+    alice = await rig.user("a.test", "alice")
+    bob = await rig.user("b.test", "bob")
+    svc_a = rig.services("a.test")
+    async with rig.client("a.test") as client:
+        actor = await client.get(alice.uri, headers={"Accept": "application/activity+json"})
+    assert actor.json()["endpoints"]["proxyUrl"] == "http://a.test/proxy"
+    post = await rig.services("b.test").publisher.post(bob, "Fetched through a proxy")
+    hidden = await rig.services("b.test").publisher.post(
+        bob, "Only followers", visibility="private"
+    )
+    token = await create_token(svc_a.db, "alice", ("read",), datetime.now(UTC))
+    async with rig.client("a.test") as client:
+        auth = {"Authorization": f"Bearer {token}"}
+        fetched = await client.post("/proxy", data={"id": post.uri}, headers=auth)
+        assert fetched.status_code == 200 and fetched.json()["content"] == post.content
+        refused = await client.post("/proxy", data={"id": hidden.uri}, headers=auth)
+        assert refused.status_code == 502  # b.test answers 404 to a.test's instance actor
+        assert (await client.post("/proxy", data={"id": post.uri})).status_code == 401
+        outside = await client.post("/proxy", data={"id": "http://z.test/x"}, headers=auth)
+        assert outside.status_code == 403  # not a peer
+        local_file = await client.post("/proxy", data={"id": "file:///etc/passwd"}, headers=auth)
+        assert local_file.status_code == 400

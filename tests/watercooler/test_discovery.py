@@ -170,7 +170,12 @@ async def test_actor_document_as_mastodon_serves_it(instance: Instance, accept: 
     }.items():
         assert document[key] == value, key
     assert "summary" in document and document["published"].endswith("Z")
-    assert document["endpoints"] == {"sharedInbox": "http://a.test/inbox"}
+    assert document["endpoints"] == {
+        "sharedInbox": "http://a.test/inbox",
+        "oauthAuthorizationEndpoint": "http://a.test/oauth/authorize",
+        "oauthTokenEndpoint": "http://a.test/oauth/token",
+        "proxyUrl": "http://a.test/proxy",
+    }
     key = document["publicKey"]
     assert key["id"] == "http://a.test/users/alice#main-key"
     assert key["owner"] == "http://a.test/users/alice"

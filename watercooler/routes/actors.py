@@ -26,9 +26,9 @@ async def _actor_response(request: Request, account: AccountRecord, key: KeyReco
     svc = services(request)
     if svc.config.federation.authorized_fetch:
         if "signature" not in request.headers and "signature-input" not in request.headers:
-            return activity_json(minimal_actor_document(account, key))
+            return activity_json(minimal_actor_document(account, key, svc.uris))
         await verify_signed(request, svc)
-    return activity_json(actor_document(account, key))
+    return activity_json(actor_document(account, key, svc.uris))
 
 
 async def user_actor(request: Request) -> Response:
@@ -52,7 +52,7 @@ async def instance_actor_endpoint(request: Request) -> Response:
     account, key = await instance_actor(svc)
     if not wants_activity_json(request):
         return RedirectResponse(svc.uris.about, status_code=302)
-    return activity_json(actor_document(account, key))
+    return activity_json(actor_document(account, key, svc.uris))
 
 
 async def about_page(request: Request) -> Response:

@@ -21,15 +21,18 @@ from federation.activities import parse_activity
 from federation.astools import get_id
 from federation.errors import FederationError, ParseError
 from federation.objects import parse_object
+from federation.policy import PolicyRejected
 from inbox.from_as import note_from, store_note
 from outbox.addressing import visibility_of
 from outbox.publish import PublishError
 from store import accounts, follows, inbox_items, reactions, statuses
 from store import activities as stored_activities
 from store.records import AccountRecord, StatusRecord
+from watercooler.api.forms import body_params
 from watercooler.auth import Caller, authenticate
 from watercooler.http import activity_json, error_response, services
 from watercooler.services import Services
+from watercooler.visibility import can_see
 
 MAX_BODY = 256 * 1024
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -44,7 +47,8 @@ async def _caller(request: Request, scope: str) -> tuple[Services, Caller]:
     return svc, caller
 
 
-async def _status_by_uri(svc: Services, uri: str) -> StatusRecord:
+async def _status_by_uri(svc: Services, uri: str, viewer: AccountRecord) -> StatusRecord:
+    """The status at `uri` as `viewer` may see it (fetched if new); 404 otherwise."""
     async with svc.db.read() as conn:
         status = await statuses.get_by_uri(conn, uri)
     if status is None and svc.uris.local_status(uri) is None:
@@ -56,6 +60,9 @@ async def _status_by_uri(svc: Services, uri: str) -> StatusRecord:
             raise HTTPException(422, f"cannot fetch {uri}: {error}") from error
     if status is None or status.deleted_at is not None:
         raise HTTPException(404, f"no status {uri}")
+    async with svc.db.read() as conn:
+        if not await can_see(conn, status, viewer.id):
+            raise HTTPException(404, f"no status {uri}")
     return status
 
 
@@ -78,7 +85,7 @@ async def _create(svc: Services, me: AccountRecord, obj: dict[str, Any]) -> dict
     # A client's object has no id yet; a placeholder lets the shared parser read the rest.
     parsed = parse_object({**obj, "id": obj.get("id") or svc.uris.actor(me.username) + "/draft"})
     visibility = visibility_of(parsed.to, parsed.cc, followers_url=me.followers_url)
-    parent = await _status_by_uri(svc, parsed.in_reply_to) if parsed.in_reply_to else None
+    parent = await _status_by_uri(svc, parsed.in_reply_to, me) if parsed.in_reply_to else None
     collections = {me.followers_url, me.following_url, AS_PUBLIC}
     addressed = [iri for iri in (*parsed.to, *parsed.cc) if iri not in collections]
     recipients = []
@@ -137,7 +144,7 @@ async def _undo(svc: Services, me: AccountRecord, activity: Any) -> dict[str, An
     if kind in (None, "Like"):
         liked = get_id(inner.get("object")) if inner else None
         if liked:
-            status = await _status_by_uri(svc, liked)
+            status = await _status_by_uri(svc, liked, me)
             return await svc.publisher.unlike(me, status)
     if kind == "Block":
         blocked = get_id(inner.get("object"))
@@ -164,21 +171,21 @@ async def _perform(
         record = await svc.publisher.follow(me, target)
         return activities.follow(record.uri, me.uri, target.uri, published=record.created_at)
     if activity.type == "Like":
-        await svc.publisher.like(me, await _status_by_uri(svc, activity.object_id))
+        await svc.publisher.like(me, await _status_by_uri(svc, activity.object_id, me))
         async with svc.db.read() as conn:
             status = await statuses.get_by_uri(conn, activity.object_id)
             uri = await reactions.favourite_uri(conn, me.id, status.id) if status else None
             body = await stored_activities.get_body(conn, uri or "")
         return json.loads(body) if body else None
     if activity.type == "Announce":
-        boost = await svc.publisher.boost(me, await _status_by_uri(svc, activity.object_id))
+        boost = await svc.publisher.boost(me, await _status_by_uri(svc, activity.object_id, me))
         async with svc.db.read() as conn:
             body = await stored_activities.get_body(conn, boost.uri)
         return json.loads(body) if body else None
     if activity.type == "Undo":
         return await _undo(svc, me, activity)
     if activity.type in ("Update", "Delete"):
-        status = await _status_by_uri(svc, activity.object_id)
+        status = await _status_by_uri(svc, activity.object_id, me)
         if status.account_id != me.id:
             raise HTTPException(403, "not your status")
         if activity.type == "Delete":
@@ -254,7 +261,31 @@ async def _embedded(svc: Services, activity: dict[str, Any]) -> dict[str, Any]:
     return activity
 
 
+async def proxy(request: Request) -> Response:
+    """ActivityPub's `proxyUrl`: a signed-in client asks us to fetch `id` for it. The fetch
+    is ours — signed by the instance actor, under peer policy, the SSRF guard and the size
+    and redirect limits — so a client reaches only what this server may reach."""
+    svc = services(request)
+    caller = await authenticate(request, svc, "read")
+    params = await body_params(request)
+    target = params.get("id")
+    if not isinstance(target, str) or not target.startswith(("https://", "http://")):
+        return error_response(400, "id must be an http(s) URL")
+    local = svc.uris.local_status(target)
+    if local is not None:
+        status = await _status_by_uri(svc, target, caller.account)
+        return activity_json(await svc.publisher.note_json(status))
+    try:
+        document = await svc.fetcher.fetch_json(target)
+    except PolicyRejected:
+        raise
+    except FederationError as error:
+        return error_response(502, f"could not fetch {target}: {error}")
+    return activity_json(document)
+
+
 routes = [
+    Route("/proxy", proxy, methods=["POST"]),
     Route("/users/{username:str}/outbox", post_outbox, methods=["POST"]),
     Route("/users/{username:str}/inbox", get_inbox, methods=["GET"]),
 ]
