@@ -8,7 +8,7 @@ import logging
 from federation.activities import Activity
 from inbox.context import InboxContext
 from inbox.from_as import NotAllowed
-from store import accounts, follows
+from store import accounts, follows, notifications
 from store.records import InboxItemRecord
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,14 @@ async def handle_follow(ctx: InboxContext, activity: Activity, item: InboxItemRe
             target_account_id=target.id,
             uri=activity.id or item.activity_uri,
             state=follows.PENDING,
+            now=ctx.clock(),
+        )
+        await notifications.notify_follow(
+            conn,
+            ctx.db.new_id(),
+            target_id=target.id,
+            follower_id=follower.id,
+            locked=target.manually_approves_followers,
             now=ctx.clock(),
         )
     if not target.manually_approves_followers:

@@ -17,7 +17,7 @@ from federation.objects import Mention, Note, parse_object
 from federation.policy import domain_of
 from inbox.context import InboxContext
 from outbox.addressing import visibility_of
-from store import accounts, follows, inbox_items, statuses, timelines
+from store import accounts, follows, inbox_items, notifications, statuses, timelines
 from store.records import AccountRecord, StatusRecord
 from store.statuses import NewStatus
 
@@ -117,6 +117,7 @@ async def store_note(
             return await statuses.get_by_uri(conn, note.id)
         status = await statuses.insert(conn, ctx.db.new_id(), new, min(published, ctx.clock()))
         await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
+        await notifications.notify_mentioned(conn, ctx.db.new_id, status, now=ctx.clock())
         await statuses.set_tags(conn, status.id, hashtags)
         if parent is not None:
             await statuses.adjust_count(conn, parent.id, "replies_count", 1)

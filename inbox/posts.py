@@ -10,7 +10,7 @@ from federation.policy import domain_of
 from federation.vocab import parse_actor
 from inbox.context import InboxContext
 from inbox.from_as import POST_TYPES, NotAllowed, note_from, store_note
-from store import accounts, statuses
+from store import accounts, notifications, statuses
 from store.records import InboxItemRecord
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRe
             edited_at=note.updated or ctx.clock(),
         )
         await statuses.set_tags(conn, status.id, [tag.name for tag in note.hashtags])
+        await notifications.notify_edited(
+            conn, ctx.db.new_id, status, ref=activity.id or item.activity_uri, now=ctx.clock()
+        )
 
 
 async def handle_delete(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:

@@ -8,7 +8,7 @@ from federation.activities import Activity
 from federation.errors import FederationError
 from inbox.context import InboxContext
 from inbox.from_as import NotAllowed, note_from, store_note
-from store import accounts, follows, reactions, statuses, timelines
+from store import accounts, follows, notifications, reactions, statuses, timelines
 from store.records import InboxItemRecord
 from store.statuses import NewStatus
 
@@ -47,6 +47,15 @@ async def handle_announce(ctx: InboxContext, activity: Activity, item: InboxItem
             min(activity.published or ctx.clock(), ctx.clock()),
         )
         await statuses.adjust_count(conn, original.id, "reblogs_count", 1)
+        await notifications.notify(
+            conn,
+            ctx.db.new_id(),
+            "reblog",
+            recipient_id=original.account_id,
+            sender_id=booster.id,
+            status_id=original.id,
+            now=ctx.clock(),
+        )
         readers = set(await follows.local_follower_ids(conn, booster.id)) - {original.account_id}
         await timelines.add(conn, readers, boost.id)
 
@@ -71,6 +80,15 @@ async def handle_like(ctx: InboxContext, activity: Activity, item: InboxItemReco
             now=ctx.clock(),
         ):
             await statuses.adjust_count(conn, status.id, "favourites_count", 1)
+            await notifications.notify(
+                conn,
+                ctx.db.new_id(),
+                "favourite",
+                recipient_id=status.account_id,
+                sender_id=liker.id,
+                status_id=status.id,
+                now=ctx.clock(),
+            )
 
 
 async def handle_block(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:

@@ -23,7 +23,7 @@ from outbox.addressing import address
 from outbox.remote import RemoteActors
 from outbox.render import Handle, MentionTarget, extract_hashtags, extract_mentions, render_html
 from outbox.to_as import acct, status_to_note
-from store import accounts, deliveries, follows, reactions, statuses, timelines
+from store import accounts, deliveries, follows, notifications, reactions, statuses, timelines
 from store import activities as stored_activities
 from store.db import Connection, Database
 from store.records import AccountRecord, FollowRecord, StatusRecord
@@ -216,6 +216,7 @@ class Publisher:
         async with self.db.transaction() as conn:
             status = await statuses.insert(conn, status_id, new, now)
             await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
+            await notifications.notify_mentioned(conn, self.db.new_id, status, now=now)
             await statuses.set_tags(conn, status.id, tags)
             if in_reply_to is not None:
                 await statuses.adjust_count(conn, in_reply_to.id, "replies_count", 1)
@@ -264,7 +265,10 @@ class Publisher:
             assert edited is not None
             note = await self._note_json(conn, edited, author)
             update = activities.update(
-                author.uri, note, id=f"{status.uri}#updates/{int(now.timestamp())}", published=now
+                author.uri, note, id=f"{status.uri}#updates/{self.db.new_id()}", published=now
+            )
+            await notifications.notify_edited(
+                conn, self.db.new_id, edited, ref=update["id"], now=now
             )
             mentioned = await self._mentioned(conn, status.id)
             _, inboxes = await self._audience(conn, author, status.visibility, mentioned)
@@ -339,6 +343,15 @@ class Publisher:
                 now,
             )
             await statuses.adjust_count(conn, original.id, "reblogs_count", 1)
+            await notifications.notify(
+                conn,
+                self.db.new_id(),
+                "reblog",
+                recipient_id=original.account_id,
+                sender_id=account.id,
+                status_id=original.id,
+                now=now,
+            )
             followers_url = account.followers_url or self.uris.followers(account.username)
             document = activities.announce(
                 activity_uri,
@@ -393,6 +406,15 @@ class Publisher:
             ):
                 return None
             await statuses.adjust_count(conn, status.id, "favourites_count", 1)
+            await notifications.notify(
+                conn,
+                self.db.new_id(),
+                "favourite",
+                recipient_id=status.account_id,
+                sender_id=account.id,
+                status_id=status.id,
+                now=now,
+            )
             author = await accounts.get_by_id(conn, status.account_id)
             assert author is not None
             document = activities.like(uri, account.uri, status.uri, published=now, to=[author.uri])
@@ -438,6 +460,14 @@ class Publisher:
                 target_account_id=target.id,
                 uri=uri,
                 state=follows.ACCEPTED if auto else follows.PENDING,
+                now=now,
+            )
+            await notifications.notify_follow(
+                conn,
+                self.db.new_id(),
+                target_id=target.id,
+                follower_id=follower.id,
+                locked=not auto,
                 now=now,
             )
             if not target.is_local:

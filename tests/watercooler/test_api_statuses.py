@@ -53,8 +53,10 @@ async def test_post_read_edit_delete(rig: Rig) -> None:
         edited = await alice.put(f"/api/v1/statuses/{status['id']}", json={"status": "Hello again"})
         assert edited.status_code == 200 and "Hello again" in edited.json()["content"]
         assert edited.json()["edited_at"] is not None
+        again = await alice.put(f"/api/v1/statuses/{status['id']}", json={"status": "Hello again!"})
+        assert again.status_code == 200  # two edits within one second are two Updates
         deleted = await alice.delete(f"/api/v1/statuses/{status['id']}")
-        assert deleted.status_code == 200 and deleted.json()["text"] == "Hello again"
+        assert deleted.status_code == 200 and deleted.json()["text"] == "Hello again!"
         assert (await alice.get(f"/api/v1/statuses/{status['id']}")).status_code == 404
 
 

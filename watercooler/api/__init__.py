@@ -7,10 +7,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from watercooler.api import accounts, instance, statuses, timelines
+from watercooler.api import accounts, instance, notifications, statuses, timelines
 from watercooler.http import error_response
 
-routes = [*instance.routes, *accounts.routes, *statuses.routes, *timelines.routes]
+routes = [
+    *instance.routes,
+    *accounts.routes,
+    *statuses.routes,
+    *timelines.routes,
+    *notifications.routes,
+]
 
 
 async def _not_found(request: Request) -> Response:

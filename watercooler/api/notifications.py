@@ -1,0 +1,154 @@
+"""Mastodon's notifications API: list (with `types[]`, `exclude_types[]`, `account_id` and id
+paging), get, dismiss, clear, and the unread count of Mastodon 4.3.
+
+Notifications are written by the publisher and the inbox handlers, in the transaction of their
+cause (store.notifications); this module only reads and deletes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from store import accounts, statuses
+from store import notifications as store
+from store.db import Connection
+from store.notifications import Filter, NotificationRecord
+from watercooler.api.entities import account_entity, iso, status_entity
+from watercooler.api.forms import id_param
+from watercooler.api.pagination import int_param, page_params, paged_response
+from watercooler.auth import authenticate
+from watercooler.http import FastJSONResponse, services
+from watercooler.services import Services
+from watercooler.visibility import can_see
+
+DEFAULT_LIMIT = 40
+MAX_LIMIT = 80
+UNREAD_DEFAULT_LIMIT = 100
+UNREAD_MAX_LIMIT = 1000
+
+
+def _types(request: Request, name: str) -> list[str]:
+    """`name[]=a&name[]=b` (or `name=a`); types Mastodon does not know are dropped, as it does."""
+    given = request.query_params.getlist(f"{name}[]") + request.query_params.getlist(name)
+    return [value for value in given if value in store.TYPES]
+
+
+def _filter(request: Request) -> Filter:
+    has_types = any(key in request.query_params for key in ("types[]", "types"))
+    return Filter(
+        types=_types(request, "types") if has_types else None,
+        exclude_types=_types(request, "exclude_types"),
+        from_account_id=id_param(request.query_params.get("account_id"), "account_id"),
+    )
+
+
+async def notification_entity(
+    conn: Connection, svc: Services, record: NotificationRecord
+) -> dict[str, Any] | None:
+    """Mastodon's Notification, or None when its account or status is gone or hidden from the
+    reader. `status` is there only for the types that have one (a `null` crashes apps)."""
+    sender = await accounts.get_by_id(conn, record.from_account_id)
+    if sender is None:
+        return None
+    entity: dict[str, Any] = {
+        "id": str(record.id),
+        "type": record.type,
+        "created_at": iso(record.created_at),
+        "group_key": f"ungrouped-{record.id}",
+        "account": await account_entity(
+            conn, sender, uris=svc.uris, local_domain=svc.config.instance.domain
+        ),
+    }
+    if record.status_id is None:
+        return entity
+    status = await statuses.get_by_id(conn, record.status_id)
+    if status is None or not await can_see(conn, status, record.account_id):
+        return None
+    entity["status"] = await status_entity(
+        conn,
+        status,
+        viewer_account_id=record.account_id,
+        uris=svc.uris,
+        local_domain=svc.config.instance.domain,
+    )
+    return entity
+
+
+async def list_notifications(request: Request) -> Response:
+    svc = services(request)
+    caller = await authenticate(request, svc, "read:notifications")
+    page = page_params(request, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    selection = _filter(request)
+    async with svc.db.read() as conn:
+        records = await store.page(conn, caller.account.id, page, selection, now=svc.clock())
+        entities = [
+            entity
+            for record in records
+            if (entity := await notification_entity(conn, svc, record)) is not None
+        ]
+    base = svc.config.instance.base_url
+    return paged_response(request, base, entities, [r.id for r in records], page)
+
+
+def _path_id(request: Request) -> int:
+    value = request.path_params["id"]
+    if not value.isdigit() or not 0 < int(value) < 2**63:
+        raise HTTPException(404, "Record not found")
+    return int(value)
+
+
+async def get_notification(request: Request) -> Response:
+    svc = services(request)
+    caller = await authenticate(request, svc, "read:notifications")
+    notification_id = _path_id(request)
+    async with svc.db.read() as conn:
+        record = await store.get(conn, caller.account.id, notification_id, now=svc.clock())
+        entity = await notification_entity(conn, svc, record) if record else None
+    if entity is None:
+        raise HTTPException(404, "Record not found")
+    return FastJSONResponse(entity)
+
+
+async def dismiss(request: Request) -> Response:
+    svc = services(request)
+    caller = await authenticate(request, svc, "write:notifications")
+    notification_id = _path_id(request)
+    async with svc.db.transaction() as conn:
+        found = await store.dismiss(conn, caller.account.id, notification_id)
+    if not found:
+        raise HTTPException(404, "Record not found")
+    return FastJSONResponse({})
+
+
+async def clear(request: Request) -> Response:
+    svc = services(request)
+    caller = await authenticate(request, svc, "write:notifications")
+    async with svc.db.transaction() as conn:
+        await store.clear(conn, caller.account.id)
+    return FastJSONResponse({})
+
+
+async def unread_count(request: Request) -> Response:
+    """Notifications after the `notifications` marker (`/api/v1/markers`), capped at `limit`."""
+    svc = services(request)
+    caller = await authenticate(request, svc, "read:notifications")
+    limit = int_param(request, "limit", UNREAD_DEFAULT_LIMIT, maximum=UNREAD_MAX_LIMIT)
+    async with svc.db.read() as conn:
+        count = await store.unread_count(
+            conn, caller.account.id, _filter(request), limit=limit, now=svc.clock()
+        )
+    return FastJSONResponse({"count": count})
+
+
+routes = [
+    Route("/api/v1/notifications", list_notifications),
+    Route("/api/v1/notifications/unread_count", unread_count),
+    Route("/api/v1/notifications/clear", clear, methods=["POST"]),
+    Route("/api/v1/notifications/{id}", get_notification),
+    Route("/api/v1/notifications/{id}/dismiss", dismiss, methods=["POST"]),
+]
