@@ -41,7 +41,16 @@ async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRe
         return
     if author.uri != activity.actor or domain_of(note.id) != domain_of(activity.actor):
         raise NotAllowed(f"{activity.actor} cannot update {note.id}")
+    if (
+        note.updated is not None
+        and status.edited_at is not None
+        and note.updated <= status.edited_at
+    ):
+        log.info("update ignored as not newer status=%s", note.id)  # a replay, or out of order
+        return
     async with ctx.db.transaction() as conn:
+        if not await statuses.has_versions(conn, status.id):
+            await statuses.record_version(conn, ctx.db.new_id(), status)  # the original
         await statuses.update_content(
             conn,
             status.id,
@@ -53,6 +62,9 @@ async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRe
             edited_at=note.updated or ctx.clock(),
         )
         await statuses.set_tags(conn, status.id, [tag.name for tag in note.hashtags])
+        edited = await statuses.get_by_id(conn, status.id)
+        if edited is not None:
+            await statuses.record_version(conn, ctx.db.new_id(), edited)
         await notifications.notify_edited(
             conn, ctx.db.new_id, status, ref=activity.id or item.activity_uri, now=ctx.clock()
         )

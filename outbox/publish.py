@@ -250,6 +250,8 @@ class Publisher:
         spoiler = status.spoiler_text if spoiler_text is None else spoiler_text
         now = self.clock()
         async with self.db.transaction() as conn:
+            if not await statuses.has_versions(conn, status.id):
+                await statuses.record_version(conn, self.db.new_id(), status)  # the original
             await statuses.update_content(
                 conn,
                 status.id,
@@ -263,6 +265,7 @@ class Publisher:
             await statuses.set_tags(conn, status.id, extract_hashtags(text))
             edited = await statuses.get_by_id(conn, status.id)
             assert edited is not None
+            await statuses.record_version(conn, self.db.new_id(), edited)
             note = await self._note_json(conn, edited, author)
             update = activities.update(
                 author.uri, note, id=f"{status.uri}#updates/{self.db.new_id()}", published=now

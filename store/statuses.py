@@ -202,3 +202,37 @@ async def count_local(conn: Connection) -> int:
     ) as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+async def record_version(conn: Connection, id_: int, status: StatusRecord) -> None:
+    """Keep `status` as one version of its history (at its edited_at, or created_at)."""
+    await conn.execute(
+        "INSERT INTO status_edits (id, status_id, content, spoiler_text, sensitive, created_at)"
+        " VALUES (:id, :status, :content, :spoiler, :sensitive, :at)",
+        {
+            "id": id_,
+            "status": status.id,
+            "content": status.content,
+            "spoiler": status.spoiler_text,
+            "sensitive": int(status.sensitive),
+            "at": db_time(status.edited_at or status.created_at),
+        },
+    )
+
+
+async def has_versions(conn: Connection, status_id: int) -> bool:
+    async with conn.execute(
+        "SELECT 1 FROM status_edits WHERE status_id = :id LIMIT 1", {"id": status_id}
+    ) as cursor:
+        return await cursor.fetchone() is not None
+
+
+async def versions(conn: Connection, status_id: int) -> list[tuple[str, str, bool, datetime]]:
+    """(content, spoiler_text, sensitive, created_at) of each version, oldest first."""
+    async with conn.execute(
+        "SELECT content, spoiler_text, sensitive, created_at FROM status_edits"
+        " WHERE status_id = :id ORDER BY id",
+        {"id": status_id},
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [(r[0], r[1], bool(r[2]), parse_db_time(r[3])) for r in rows]  # type: ignore[misc]

@@ -13,7 +13,7 @@ from federation import activities
 from federation.fetch import Fetcher, ObjectNotFound
 from federation.keys import load_private_key
 from federation.signatures import HttpSignatureAuth, sign_request
-from store import deliveries, follows
+from store import deliveries, follows, statuses
 from tests.conftest import MakeConfig
 from tests.rig import Rig
 from watercooler.keyresolver import StoreKeyResolver
@@ -133,6 +133,10 @@ async def test_edit_and_delete_propagate(rig: Rig) -> None:
     await rig.drain()
     at_b = await rig.status("b.test", post.uri)
     assert at_b is not None and "Meeting at 4" in at_b.content and at_b.edited_at is not None
+    async with rig.services("b.test").db.read() as conn:
+        versions = await statuses.versions(conn, at_b.id)
+    assert ["at 3" in v[0] for v in versions] == [True, False]  # the original, then the edit
+    await rig.drain()  # nothing more to do: a replayed Update would not add a version
     await a.publisher.delete(alice, post)
     await rig.drain()
     at_b = await rig.status("b.test", post.uri)

@@ -55,6 +55,10 @@ async def test_post_read_edit_delete(rig: Rig) -> None:
         assert edited.json()["edited_at"] is not None
         again = await alice.put(f"/api/v1/statuses/{status['id']}", json={"status": "Hello again!"})
         assert again.status_code == 200  # two edits within one second are two Updates
+        history = (await alice.get(f"/api/v1/statuses/{status['id']}/history")).json()
+        assert ["Hello" in v["content"] for v in history] == [True, True, True]
+        assert ["again!" in v["content"] for v in history] == [False, False, True]
+        assert all(v["account"]["acct"] == "alice" for v in history)
         deleted = await alice.delete(f"/api/v1/statuses/{status['id']}")
         assert deleted.status_code == 200 and deleted.json()["text"] == "Hello again!"
         assert (await alice.get(f"/api/v1/statuses/{status['id']}")).status_code == 404

@@ -15,6 +15,7 @@ from outbox.publish import PublishError
 from store import accounts, statuses, threads
 from store.records import StatusRecord
 from watercooler.api.entities import account_entity, status_entity
+from watercooler.api.entities import iso as entity_time
 from watercooler.api.forms import body_params, flag, id_param, text
 from watercooler.auth import Caller, authenticate, bearer_token
 from watercooler.http import FastJSONResponse, services
@@ -262,12 +263,41 @@ async def reblogged_by(request: Request) -> Response:
     return await _accounts_of(request, reblogs=True)
 
 
+async def status_history(request: Request) -> Response:
+    """Every version of a status, oldest first; an unedited status has one version."""
+    svc = services(request)
+    caller = await _optional_caller(request, svc, "read:statuses")
+    viewer = caller.account.id if caller else None
+    status = await _visible_status(svc, request.path_params["id"], viewer)
+    entity = await _entity(svc, status, viewer)
+    async with svc.db.read() as conn:
+        versions = await statuses.versions(conn, status.id)
+    if not versions:
+        versions = [(status.content, status.spoiler_text, status.sensitive, status.created_at)]
+    return _json(
+        [
+            {
+                "content": content,
+                "spoiler_text": spoiler,
+                "sensitive": sensitive,
+                "created_at": entity_time(at),
+                "account": entity["account"],
+                "poll": None,
+                "media_attachments": [],
+                "emojis": [],
+            }
+            for content, spoiler, sensitive, at in versions
+        ]
+    )
+
+
 routes = [
     Route("/api/v1/statuses", create_status, methods=["POST"]),
     Route("/api/v1/statuses/{id}", get_status, methods=["GET"]),
     Route("/api/v1/statuses/{id}", delete_status, methods=["DELETE"]),
     Route("/api/v1/statuses/{id}", edit_status, methods=["PUT"]),
     Route("/api/v1/statuses/{id}/source", status_source),
+    Route("/api/v1/statuses/{id}/history", status_history),
     Route("/api/v1/statuses/{id}/context", status_context),
     Route("/api/v1/statuses/{id}/favourited_by", favourited_by),
     Route("/api/v1/statuses/{id}/reblogged_by", reblogged_by),
