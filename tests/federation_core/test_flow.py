@@ -295,3 +295,21 @@ async def test_authorized_fetch_needs_a_peer_signature(make_config: MakeConfig) 
         b = rig.services("b.test")
         assert (await b.fetcher.fetch_json(post.uri))["id"] == post.uri
         assert (await b.fetcher.fetch_json(f"{alice.uri}/outbox"))["totalItems"] == 1
+
+
+async def test_the_status_url_serves_peers_and_browsers(rig: Rig) -> None:
+    alice = await rig.user("a.test", "alice")
+    a = rig.services("a.test")
+    public = await a.publisher.post(alice, "Open <b>house</b> on Friday", spoiler_text="event")
+    private = await a.publisher.post(alice, "Only followers", visibility="private")
+    async with rig.client("a.test") as client:
+        as_json = await client.get(
+            public.url or "", headers={"Accept": "application/activity+json"}
+        )
+        assert as_json.json()["id"] == public.uri
+        page = await client.get(public.url or "")
+        assert page.status_code == 200 and "Open &lt;b&gt;house&lt;/b&gt;" in page.text
+        assert "<b>house</b>" not in page.text and "event" in page.text
+        assert (await client.get(private.url or "")).status_code == 404
+        redirect = await client.get(public.uri)
+        assert redirect.status_code == 302 and redirect.headers["location"] == public.url

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from watercooler.api import accounts, instance, notifications, statuses, timelines
+from watercooler.api import accounts, instance, notifications, search, statuses, timelines
 from watercooler.http import error_response
 
 routes = [
@@ -16,6 +16,7 @@ routes = [
     *statuses.routes,
     *timelines.routes,
     *notifications.routes,
+    *search.routes,
 ]
 
 

@@ -6,10 +6,11 @@ anyone else gets 404, so its existence is not revealed.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from federation import activities
@@ -66,6 +67,31 @@ async def status_document(request: Request) -> Response:
         return RedirectResponse(status.url or status.uri, status_code=302)
     await _visible(request, svc, status)
     return activity_json(await svc.publisher.note_json(status))
+
+
+async def status_page(request: Request) -> Response:
+    """`/@name/ID`, the status's `url`: ActivityStreams for peers (same rules as its id), a
+    plain page for a browser — public and unlisted posts only; the web UI comes later."""
+    svc, author, status = await _status(request)
+    if wants_activity_json(request):
+        await _visible(request, svc, status)
+        return activity_json(await svc.publisher.note_json(status))
+    if status.visibility not in PUBLICLY_READABLE:
+        raise NotFound("no such status")
+    name = escape(author.display_name or author.username)
+    handle = escape(f"@{author.username}@{svc.config.instance.domain}")
+    warning = (
+        f"<p><strong>{escape(status.spoiler_text)}</strong></p>" if status.spoiler_text else ""
+    )
+    return HTMLResponse(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{name} ({handle})</title>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="alternate" type="application/activity+json" href="{escape(status.uri)}">'
+        f"</head><body><main><article><h1>{name} <small>{handle}</small></h1>{warning}"
+        f"{status.content}<p><time>{status.created_at.isoformat()}</time></p></article></main>"
+        "</body></html>"
+    )
 
 
 async def status_activity(request: Request) -> Response:
@@ -185,6 +211,7 @@ async def featured_collection(request: Request) -> Response:
 routes = [
     Route("/users/{username:str}/statuses/{id:int}", status_document),
     Route("/users/{username:str}/statuses/{id:int}/activity", status_activity),
+    Route("/@{username:str}/{id:int}", status_page),
     Route("/users/{username:str}/outbox", outbox_collection, methods=["GET"]),
     Route("/users/{username:str}/followers", followers_collection),
     Route("/users/{username:str}/following", following_collection),
