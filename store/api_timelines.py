@@ -37,13 +37,16 @@ async def _ids(conn: Connection, sql: str, params: dict[str, Any], order: str) -
     return sorted(ids, reverse=True)
 
 
-async def home(conn: Connection, account_id: int, page: Page) -> list[int]:
+async def home(conn: Connection, account_id: int, page: Page, *, now: str) -> list[int]:
+    """The reader's home timeline, without posts (or boosts) by accounts they mute."""
     where, params, order = _window(page, "h.status_id")
-    params["account"] = account_id
+    params.update(account=account_id, now=now)
     return await _ids(
         conn,
         "SELECT h.status_id FROM home_timeline h JOIN statuses s ON s.id = h.status_id"
-        f" WHERE h.account_id = :account AND s.deleted_at IS NULL AND {where}",
+        f" WHERE h.account_id = :account AND s.deleted_at IS NULL AND {where}"
+        " AND s.account_id NOT IN (SELECT target_account_id FROM mutes"
+        " WHERE account_id = :account AND (expires_at IS NULL OR expires_at > :now))",
         params,
         order,
     )

@@ -190,3 +190,19 @@ async def test_timelines_page_like_mastodon(rig: Rig) -> None:
         assert (await alice.get("/api/v1/timelines/home", params={"limit": "x"})).status_code == 400
         anonymous = await alice.get("/api/v1/timelines/public", headers={"Authorization": ""})
         assert anonymous.status_code == 401
+
+
+async def test_muted_accounts_leave_the_home_timeline(rig: Rig) -> None:
+    alice = await api(rig, "a.test", "alice")
+    dora = await api(rig, "a.test", "dora")
+    async with alice, dora:
+        me = (await dora.get("/api/v1/accounts/verify_credentials")).json()
+        her = (await alice.get("/api/v1/accounts/verify_credentials")).json()
+        assert (await dora.post(f"/api/v1/accounts/{her['id']}/follow")).status_code == 200
+        post = (await alice.post("/api/v1/statuses", json={"status": "lunch?"})).json()
+        assert [s["id"] for s in (await dora.get("/api/v1/timelines/home")).json()] == [post["id"]]
+        assert (await dora.post(f"/api/v1/accounts/{her['id']}/mute")).status_code == 200
+        assert (await dora.get("/api/v1/timelines/home")).json() == []
+        assert (await dora.post(f"/api/v1/accounts/{her['id']}/unmute")).status_code == 200
+        assert [s["id"] for s in (await dora.get("/api/v1/timelines/home")).json()] == [post["id"]]
+        assert me["acct"] == "dora"

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from store import api_timelines, statuses, threads
 from store.api_timelines import Page
+from store.db import db_time
 from watercooler.api.entities import status_entity
 from watercooler.api.forms import flag
 from watercooler.api.pagination import page_params, paged_response
@@ -50,7 +51,7 @@ async def home(request: Request) -> Response:
     caller = await authenticate(request, svc, "read:statuses")
     page = page_params(request)
     async with svc.db.read() as conn:
-        ids = await api_timelines.home(conn, caller.account.id, page)
+        ids = await api_timelines.home(conn, caller.account.id, page, now=db_time(svc.clock()))
     return await _answer(request, svc, ids, page, caller.account.id)
 
 
