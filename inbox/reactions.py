@@ -10,7 +10,6 @@ from inbox.context import InboxContext
 from inbox.from_as import NotAllowed, note_from, store_note
 from store import accounts, follows, notifications, reactions, statuses, timelines
 from store.records import InboxItemRecord
-from store.statuses import NewStatus
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +30,15 @@ async def handle_announce(ctx: InboxContext, activity: Activity, item: InboxItem
     async with ctx.db.transaction() as conn:
         if await statuses.get_by_uri(conn, activity.id) is not None:
             return
-        boost = await statuses.insert(
+        boost = await statuses.insert_boost(
             conn,
             ctx.db.new_id(),
-            NewStatus(
-                uri=activity.id,
-                url=None,
-                account_id=booster.id,
-                local=False,
-                visibility="public",
-                content="",
-                activity_uri=activity.id,
-                reblog_of_id=original.id,
-            ),
-            min(activity.published or ctx.clock(), ctx.clock()),
+            account_id=booster.id,
+            original=original,
+            uri=activity.id,
+            local=False,
+            created_at=min(activity.published or ctx.clock(), ctx.clock()),
         )
-        await statuses.adjust_count(conn, original.id, "reblogs_count", 1)
         await notifications.notify(
             conn,
             ctx.db.new_id(),

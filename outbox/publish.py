@@ -330,22 +330,15 @@ class Publisher:
             assert original_author is not None
             status_id = self.db.new_id()
             activity_uri = self.uris.status_activity(account.username, status_id)
-            boost = await statuses.insert(
+            boost = await statuses.insert_boost(
                 conn,
                 status_id,
-                NewStatus(
-                    uri=activity_uri,
-                    url=None,
-                    account_id=account.id,
-                    local=True,
-                    visibility="public",
-                    content="",
-                    activity_uri=activity_uri,
-                    reblog_of_id=original.id,
-                ),
-                now,
+                account_id=account.id,
+                original=original,
+                uri=activity_uri,
+                local=True,
+                created_at=now,
             )
-            await statuses.adjust_count(conn, original.id, "reblogs_count", 1)
             await notifications.notify(
                 conn,
                 self.db.new_id(),

@@ -236,3 +236,33 @@ async def versions(conn: Connection, status_id: int) -> list[tuple[str, str, boo
     ) as cursor:
         rows = await cursor.fetchall()
     return [(r[0], r[1], bool(r[2]), parse_db_time(r[3])) for r in rows]  # type: ignore[misc]
+
+
+async def insert_boost(
+    conn: Connection,
+    id_: int,
+    *,
+    account_id: int,
+    original: StatusRecord,
+    uri: str,
+    local: bool,
+    created_at: datetime,
+) -> StatusRecord:
+    """A boost of `original` (its Announce id is `uri`) and the original's boost count."""
+    boost = await insert(
+        conn,
+        id_,
+        NewStatus(
+            uri=uri,
+            url=None,
+            account_id=account_id,
+            local=local,
+            visibility="public",
+            content="",
+            activity_uri=uri,
+            reblog_of_id=original.id,
+        ),
+        created_at,
+    )
+    await adjust_count(conn, original.id, "reblogs_count", 1)
+    return boost

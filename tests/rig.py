@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from store import accounts, statuses, timelines
 from store.records import AccountRecord, StatusRecord
-from watercooler.accounts import create_user
+from watercooler.accounts import create_token, create_user
 from watercooler.app import create_app
 from watercooler.config import Config
 from watercooler.services import Services
@@ -76,6 +76,19 @@ class Rig:
             svc.db, svc.uris, name, now=datetime.now(UTC), password="password123"
         )
         return created.account
+
+    async def api_client(
+        self, domain: str, name: str, scopes: str = "read write follow"
+    ) -> httpx.AsyncClient:
+        """A new user `name` on `domain` and a client calling the API with their token."""
+        await self.user(domain, name)
+        svc = self.services(domain)
+        token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
+        return httpx.AsyncClient(
+            transport=self.router,
+            base_url=f"http://{domain}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
     async def account(self, domain: str, uri: str) -> AccountRecord | None:
         async with self.services(domain).db.read() as conn:

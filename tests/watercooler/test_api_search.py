@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from tests.conftest import MakeConfig
 from tests.rig import Rig
-from watercooler.accounts import create_token
 
 
 @pytest.fixture
@@ -18,19 +16,6 @@ async def rig(make_config: MakeConfig) -> AsyncIterator[Rig]:
     configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=("a.test",))]
     async with Rig(configs) as rig:
         yield rig
-
-
-async def api(
-    rig: Rig, domain: str, name: str, scopes: str = "read write follow"
-) -> httpx.AsyncClient:
-    await rig.user(domain, name)
-    svc = rig.services(domain)
-    token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
-    return httpx.AsyncClient(
-        transport=rig.router,
-        base_url=f"http://{domain}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 async def search(client: httpx.AsyncClient, **params: str) -> dict:
@@ -42,8 +27,8 @@ async def search(client: httpx.AsyncClient, **params: str) -> dict:
 
 
 async def test_accounts_local_and_remote(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, bob:
         await rig.user("a.test", "alfred")
         local = await search(alice, q="alf", type="accounts")
@@ -58,8 +43,8 @@ async def test_accounts_local_and_remote(rig: Rig) -> None:
 
 
 async def test_remote_status_by_url_only_with_resolve(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, bob:
         post = (await alice.post("/api/v1/statuses", json={"status": "Findable"})).json()
         for url in (post["uri"], post["url"]):
@@ -74,8 +59,8 @@ async def test_remote_status_by_url_only_with_resolve(rig: Rig) -> None:
 
 
 async def test_statuses_by_words_respect_visibility(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    eve = await api(rig, "a.test", "eve")
+    alice = await rig.api_client("a.test", "alice")
+    eve = await rig.api_client("a.test", "eve")
     async with alice, eve:
         public = (await alice.post("/api/v1/statuses", json={"status": "Lunch at Noon"})).json()
         hidden = await alice.post(
@@ -94,7 +79,7 @@ async def test_statuses_by_words_respect_visibility(rig: Rig) -> None:
 
 
 async def test_hashtags_and_following(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         for text in ("#teamwork rocks", "#teamwork again", "#teal color", "#other"):
             await alice.post("/api/v1/statuses", json={"status": text})
@@ -123,7 +108,7 @@ async def test_hashtags_and_following(rig: Rig) -> None:
 
 
 async def test_refusals(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice", scopes="read:accounts")
+    alice = await rig.api_client("a.test", "alice", scopes="read:accounts")
     async with alice:
         assert (await alice.get("/api/v2/search", params={"q": "x"})).status_code == 403
         assert (await alice.post("/api/v1/tags/x/follow")).status_code == 403
@@ -134,7 +119,7 @@ async def test_refusals(rig: Rig) -> None:
         assert anonymous.status_code == 401
         no_token = await alice.post("/api/v1/tags/x/follow", headers={"Authorization": ""})
         assert no_token.status_code == 401
-    reader = await api(rig, "a.test", "rita")
+    reader = await rig.api_client("a.test", "rita")
     async with reader:
         for params in ({"q": "x", "limit": "many"}, {"q": "x", "limit": "0"}, {"q": ""}):
             response = await reader.get("/api/v2/search", params=params)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from tests.conftest import MakeConfig
 from tests.rig import Rig
-from watercooler.accounts import create_token
 
 
 @pytest.fixture
@@ -20,21 +17,8 @@ async def rig(make_config: MakeConfig) -> AsyncIterator[Rig]:
         yield rig
 
 
-async def api(
-    rig: Rig, domain: str, name: str, scopes: str = "read write follow"
-) -> httpx.AsyncClient:
-    await rig.user(domain, name)
-    svc = rig.services(domain)
-    token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
-    return httpx.AsyncClient(
-        transport=rig.router,
-        base_url=f"http://{domain}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-
-
 async def test_post_read_edit_delete(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         made = await alice.post(
             "/api/v1/statuses",
@@ -65,7 +49,7 @@ async def test_post_read_edit_delete(rig: Rig) -> None:
 
 
 async def test_idempotency_key_posts_once(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         first = await alice.post(
             "/api/v1/statuses", json={"status": "once"}, headers={"Idempotency-Key": "k1"}
@@ -79,14 +63,14 @@ async def test_idempotency_key_posts_once(rig: Rig) -> None:
 
 
 async def test_refusals(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice", scopes="read")
+    alice = await rig.api_client("a.test", "alice", scopes="read")
     async with alice:
         assert (await alice.post("/api/v1/statuses", json={"status": "x"})).status_code == 403
         no_token = await alice.post(
             "/api/v1/statuses", json={"status": "x"}, headers={"Authorization": ""}
         )
         assert no_token.status_code == 401
-    writer = await api(rig, "a.test", "dora")
+    writer = await rig.api_client("a.test", "dora")
     async with writer:
         for body in (
             {"status": ""},
@@ -101,8 +85,8 @@ async def test_refusals(rig: Rig) -> None:
 
 
 async def test_followers_only_is_hidden_from_others(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    eve = await api(rig, "a.test", "eve")
+    alice = await rig.api_client("a.test", "alice")
+    eve = await rig.api_client("a.test", "eve")
     async with alice, eve:
         secret = (
             await alice.post("/api/v1/statuses", json={"status": "inner", "visibility": "private"})
@@ -112,8 +96,8 @@ async def test_followers_only_is_hidden_from_others(rig: Rig) -> None:
 
 
 async def test_thread_boost_favourite_bookmark_across_instances(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, bob:
         # bob follows alice through the account API of b.test
         found = (
@@ -161,7 +145,7 @@ async def test_thread_boost_favourite_bookmark_across_instances(rig: Rig) -> Non
 
 
 async def test_timelines_page_like_mastodon(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         ids = []
         for n in range(5):
@@ -193,8 +177,8 @@ async def test_timelines_page_like_mastodon(rig: Rig) -> None:
 
 
 async def test_muted_accounts_leave_the_home_timeline(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    dora = await api(rig, "a.test", "dora")
+    alice = await rig.api_client("a.test", "alice")
+    dora = await rig.api_client("a.test", "dora")
     async with alice, dora:
         me = (await dora.get("/api/v1/accounts/verify_credentials")).json()
         her = (await alice.get("/api/v1/accounts/verify_credentials")).json()
