@@ -6,6 +6,11 @@ CONFIG ?= watercooler.toml
 # PORT overrides the listening port of `make run` (the test of `make run` uses a free one).
 PORT ?=
 
+# The JavaScript clients that tests/clients drives (pinned in package-lock.json); the stamp
+# lives in node_modules, so a removed node_modules or a changed lock file installs again.
+JS_CLIENTS := tests/clients/js
+NPM_STAMP := $(JS_CLIENTS)/node_modules/.installed
+
 .PHONY: run test lint format clean
 
 $(BIN)/watercooler: pyproject.toml
@@ -18,7 +23,12 @@ run: $(BIN)/watercooler
 	@test -f $(CONFIG) || $(BIN)/watercooler --config $(CONFIG) init --domain localhost:8080
 	$(BIN)/watercooler --config $(CONFIG) serve --ensure-admin $(if $(PORT),--port $(PORT))
 
-test: $(BIN)/watercooler
+$(NPM_STAMP): $(JS_CLIENTS)/package.json $(JS_CLIENTS)/package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	cd $(JS_CLIENTS) && npm ci --no-audit --no-fund
+	@touch $@
+
+test: $(BIN)/watercooler $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
@@ -32,4 +42,4 @@ format: $(BIN)/watercooler
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(JS_CLIENTS)/node_modules

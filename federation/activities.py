@@ -467,3 +467,32 @@ def block(
 ) -> JSONObject:
     """A `Block` of an actor, addressed to it (Mastodon tells the blocked server)."""
     return _envelope("Block", id, actor, published, [object] if to is None else to, [], object)
+
+
+def add(
+    id: str,
+    actor: str,
+    object: str,
+    target: str,
+    *,
+    published: Published,
+    to: Sequence[str],
+    cc: Sequence[str] = (),
+) -> JSONObject:
+    """An `Add` of an object to a collection: a pinned post (`object`, by its IRI) added to
+    the actor's featured collection (`target`), as Mastodon announces a pin."""
+    return {**_envelope("Add", id, actor, published, to, cc, object), "target": target}
+
+
+def remove(
+    id: str,
+    actor: str,
+    object: str,
+    target: str,
+    *,
+    published: Published,
+    to: Sequence[str],
+    cc: Sequence[str] = (),
+) -> JSONObject:
+    """A `Remove` of an object from a collection: an unpinned post leaving the featured one."""
+    return {**_envelope("Remove", id, actor, published, to, cc, object), "target": target}

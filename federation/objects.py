@@ -155,6 +155,7 @@ class Attachment:
     width: int | None = None
     height: int | None = None
     blurhash: str | None = None
+    focal_point: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,16 @@ def _tag(entry: Any) -> Tag | None:
     return None
 
 
+def _focal_point(value: Any) -> tuple[float, float] | None:
+    """Mastodon's `focalPoint`: two numbers from -1.0 to 1.0, else `None`."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        return None
+    x, y = float(value[0]), float(value[1])
+    return (x, y) if -1.0 <= x <= 1.0 and -1.0 <= y <= 1.0 else None
+
+
 def _attachment(entry: Any) -> Attachment | None:
     """One attachment with a usable URL; a bare URL string counts as a `Link`."""
     if isinstance(entry, str):
@@ -228,6 +239,7 @@ def _attachment(entry: Any) -> Attachment | None:
         width=_count(get_prop(entry, "width")) or None,
         height=_count(get_prop(entry, "height")) or None,
         blurhash=_text(get_prop(entry, "blurhash")),
+        focal_point=_focal_point(get_prop(entry, "focalPoint")),
     )
 
 
@@ -410,7 +422,8 @@ def _tag_to_json(tag: Tag) -> JSONObject:
 
 
 def _attachment_to_json(attachment: Attachment) -> JSONObject:
-    """Mastodon's order: type, mediaType, url, name (null without alt text), blurhash, size."""
+    """Mastodon's order: type, mediaType, url, name (null without alt text), blurhash,
+    focalPoint, size."""
     doc: JSONObject = {"type": attachment.type}
     if attachment.media_type is not None:
         doc["mediaType"] = attachment.media_type
@@ -418,6 +431,8 @@ def _attachment_to_json(attachment: Attachment) -> JSONObject:
     doc["name"] = attachment.name
     if attachment.blurhash is not None:
         doc["blurhash"] = attachment.blurhash
+    if attachment.focal_point is not None:
+        doc["focalPoint"] = list(attachment.focal_point)
     if attachment.width is not None:
         doc["width"] = attachment.width
     if attachment.height is not None:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 USERNAME_PATTERN = r"[A-Za-z0-9_]{1,30}"
 _USERNAME = re.compile(rf"^{USERNAME_PATTERN}$")
 INSTANCE_ACTOR_PATH = "/actor"
+MEDIA_PATH = "/media"
 _STATUS_PATH = re.compile(
     rf"^(?:/users/(?P<user>{USERNAME_PATTERN})/statuses/|/@(?P<at>{USERNAME_PATTERN})/)(?P<id>\d{{1,19}})$"
 )
@@ -72,6 +73,10 @@ class Uris:
 
     def tag(self, name: str) -> str:
         return f"{self.base_url}/tags/{name}"
+
+    def media(self, file_name: str) -> str:
+        """Where an uploaded image (or its preview) is served; see MEDIA_PATH."""
+        return f"{self.base_url}{MEDIA_PATH}/{file_name}"
 
     def local_status(self, uri: str) -> tuple[str, int] | None:
         """(username, status id) if `uri` is one of our status ids or URLs."""

@@ -111,6 +111,8 @@ class Actor:
     published: datetime | None = None
     icon_url: str | None = None
     image_url: str | None = None
+    icon_media_type: str | None = None
+    image_media_type: str | None = None
     fields: tuple[Field, ...] = ()
     also_known_as: tuple[str, ...] = ()
     moved_to: str | None = None
@@ -185,6 +187,15 @@ def _fields(value: Any) -> tuple[Field, ...]:
     return tuple(fields)
 
 
+def _image_media_type(value: Any, url: str | None) -> str | None:
+    """The `mediaType` of the `icon` / `image` entry whose URL `get_image_url` chose."""
+    for item in as_list(value):
+        if isinstance(item, dict) and get_image_url(item) == url:
+            media_type = item.get("mediaType")
+            return media_type if isinstance(media_type, str) and media_type else None
+    return None
+
+
 def _endpoint(doc: JSONObject, name: str) -> str | None:
     """One of the actor's `endpoints` (C2S clients read the OAuth ones and `proxyUrl`)."""
     endpoints = get_prop(doc, "endpoints")
@@ -229,6 +240,8 @@ def parse_actor(doc: Any) -> Actor:
         problems.append("no preferredUsername")
     if problems or not isinstance(raw_id, str) or inbox is None or username is None:
         raise ParseError(f"actor {label} is unusable: {'; '.join(problems)}")
+    icon, image = get_prop(doc, "icon"), get_prop(doc, "image")
+    icon_url, image_url = get_image_url(icon), get_image_url(image)
     return Actor(
         id=raw_id,
         type=actor_type,
@@ -250,8 +263,10 @@ def parse_actor(doc: Any) -> Actor:
         discoverable=_bool(get_prop(doc, "discoverable")),
         indexable=_bool(get_prop(doc, "indexable")),
         published=parse_datetime(get_prop(doc, "published")),
-        icon_url=get_image_url(get_prop(doc, "icon")),
-        image_url=get_image_url(get_prop(doc, "image")),
+        icon_url=icon_url,
+        image_url=image_url,
+        icon_media_type=_image_media_type(icon, icon_url),
+        image_media_type=_image_media_type(image, image_url),
         fields=_fields(get_prop(doc, "attachment")),
         also_known_as=tuple(i for i in get_ids(get_prop(doc, "alsoKnownAs")) if is_http_url(i)),
         moved_to=_iri(get_prop(doc, "movedTo")),
@@ -332,8 +347,13 @@ def actor_to_json(actor: Actor) -> JSONObject:
     }
     if endpoints:
         doc["endpoints"] = endpoints
-    if actor.icon_url is not None:
-        doc["icon"] = {"type": "Image", "url": actor.icon_url}
-    if actor.image_url is not None:
-        doc["image"] = {"type": "Image", "url": actor.image_url}
+    for key, url, media_type in (
+        ("icon", actor.icon_url, actor.icon_media_type),
+        ("image", actor.image_url, actor.image_media_type),
+    ):
+        if url is not None:
+            image: JSONObject = {"type": "Image"}
+            if media_type is not None:
+                image["mediaType"] = media_type
+            doc[key] = image | {"url": url}
     return doc

@@ -8,16 +8,27 @@ from its origin. Reply chains are followed up to MAX_REPLY_DEPTH parents.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from federation.errors import FederationError, ParseError
 from federation.html import plain_text, sanitize_html
-from federation.objects import Mention, Note, parse_object
+from federation.objects import Attachment, Mention, Note, parse_object
 from federation.policy import domain_of
 from inbox.context import InboxContext
 from outbox.addressing import visibility_of
-from store import accounts, follows, inbox_items, notifications, statuses, timelines
+from store import (
+    accounts,
+    conversations,
+    follows,
+    inbox_items,
+    notifications,
+    statuses,
+    timelines,
+)
+from store import media as stored_media
+from store.media import NewMedia
 from store.records import AccountRecord, StatusRecord
 from store.statuses import NewStatus
 
@@ -25,6 +36,13 @@ log = logging.getLogger(__name__)
 
 MAX_REPLY_DEPTH = 8
 POST_TYPES = ("Note", "Question", "Article", "Page")
+MAX_ATTACHMENTS = 16  # as many as Mastodon takes from a remote post
+MAX_URL = 2048
+MAX_DESCRIPTION = 1500
+MAX_DIMENSION = 100_000
+MEDIA_OBJECT_TYPES = ("Document", "Image", "Video", "Audio")  # a Link is no media
+_BLURHASH = re.compile(r"^[0-9A-Za-z#$%*+,\-.:;=?@\[\]^_{|}~]{6,128}$")
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][\w.+-]{0,63}/[\w.+-]{1,63}$", re.IGNORECASE)
 
 
 class NotAllowed(FederationError):
@@ -55,6 +73,48 @@ async def note_from(
     if not trusted:
         document = await ctx.fetcher.fetch_json(object_id)
     return parse_object(document)
+
+
+def _media_kind(attachment: Attachment, media_type: str | None) -> str:
+    """Mastodon's attachment type, from the media type or else the AS type."""
+    family = (media_type or "").split("/")[0].lower()
+    if family in ("image", "video", "audio"):
+        return family
+    return {"Image": "image", "Video": "video", "Audio": "audio"}.get(attachment.type, "unknown")
+
+
+def _dimension(value: int | None) -> int | None:
+    return value if value is not None and 0 < value <= MAX_DIMENSION else None
+
+
+def media_from_as(attachments: Sequence[Attachment], account_id: int) -> list[NewMedia]:
+    """A remote post's attachments as we keep them: by their URL (the files stay at their
+    origin), alt text as plain text, unusable values dropped, at most MAX_ATTACHMENTS."""
+    found: list[NewMedia] = []
+    for attachment in attachments:
+        if attachment.type not in MEDIA_OBJECT_TYPES or len(attachment.url) > MAX_URL:
+            continue
+        media_type = attachment.media_type
+        media_type = media_type if media_type and _MEDIA_TYPE.match(media_type) else None
+        blurhash = attachment.blurhash
+        focus = attachment.focal_point
+        found.append(
+            NewMedia(
+                account_id=account_id,
+                type=_media_kind(attachment, media_type),
+                content_type=media_type,
+                remote_url=attachment.url,
+                description=plain_text(attachment.name or "")[:MAX_DESCRIPTION],
+                blurhash=blurhash if blurhash and _BLURHASH.match(blurhash) else None,
+                width=_dimension(attachment.width),
+                height=_dimension(attachment.height),
+                focus_x=focus[0] if focus else None,
+                focus_y=focus[1] if focus else None,
+            )
+        )
+        if len(found) == MAX_ATTACHMENTS:
+            break
+    return found
 
 
 async def _mentioned_accounts(ctx: InboxContext, tags: Iterable[object]) -> list[AccountRecord]:
@@ -116,8 +176,13 @@ async def store_note(
         if await statuses.get_by_uri(conn, note.id) is not None:
             return await statuses.get_by_uri(conn, note.id)
         status = await statuses.insert(conn, ctx.db.new_id(), new, min(published, ctx.clock()))
+        await stored_media.replace_remote(
+            conn, ctx.db.new_id, status.id, media_from_as(note.attachments, author.id), ctx.clock()
+        )
         await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
         await notifications.notify_mentioned(conn, ctx.db.new_id, status, now=ctx.clock())
+        if item_id is not None:  # a post as it is published (a Create), not one fetched later
+            await notifications.notify_subscribers(conn, ctx.db.new_id, status, now=ctx.clock())
         await statuses.set_tags(conn, status.id, hashtags)
         if parent is not None:
             await statuses.adjust_count(conn, parent.id, "replies_count", 1)
@@ -125,6 +190,7 @@ async def store_note(
         if visibility != "direct":
             readers.update(await follows.local_follower_ids(conn, author.id))
         await timelines.add(conn, readers, status.id)
+        await conversations.add_status(conn, ctx.db.new_id, status, readers, now=ctx.clock())
         if item_id is not None:
             await inbox_items.add_recipients(conn, item_id, readers)
     log.info("status stored status=%s visibility=%s readers=%d", note.id, visibility, len(readers))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from inbox.featured import handle_add, handle_remove
 from inbox.follows import handle_accept, handle_follow, handle_reject
 from inbox.posts import handle_create, handle_delete, handle_update
 from inbox.reactions import handle_announce, handle_block, handle_like, handle_undo
@@ -20,4 +21,6 @@ HANDLERS: Mapping[str, Handler] = {
     "Like": handle_like,
     "Block": handle_block,
     "Undo": handle_undo,
+    "Add": handle_add,
+    "Remove": handle_remove,
 }

@@ -9,8 +9,9 @@ from federation.html import plain_text, sanitize_html
 from federation.policy import domain_of
 from federation.vocab import parse_actor
 from inbox.context import InboxContext
-from inbox.from_as import POST_TYPES, NotAllowed, note_from, store_note
-from store import accounts, notifications, statuses
+from inbox.from_as import POST_TYPES, NotAllowed, media_from_as, note_from, store_note
+from store import accounts, conversations, notifications, statuses
+from store import media as stored_media
 from store.records import InboxItemRecord
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ async def handle_create(ctx: InboxContext, activity: Activity, item: InboxItemRe
 async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
     if activity.object_id == activity.actor and activity.object is not None:
         actor = parse_actor(activity.object)
+        if actor.id != activity.actor:  # a list whose first IRI is the signer, then a forgery
+            raise NotAllowed(f"{activity.actor} cannot update the actor {actor.id}")
         await ctx.actors.store(actor)
         return
     if activity.object_type not in (None, *POST_TYPES):
@@ -62,6 +65,9 @@ async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRe
             edited_at=note.updated or ctx.clock(),
         )
         await statuses.set_tags(conn, status.id, [tag.name for tag in note.hashtags])
+        await stored_media.replace_remote(
+            conn, ctx.db.new_id, status.id, media_from_as(note.attachments, author.id), ctx.clock()
+        )
         edited = await statuses.get_by_id(conn, status.id)
         if edited is not None:
             await statuses.record_version(conn, ctx.db.new_id(), edited)
@@ -90,6 +96,7 @@ async def handle_delete(ctx: InboxContext, activity: Activity, item: InboxItemRe
             raise NotAllowed(f"{activity.actor} cannot delete {target}")
         if status.deleted_at is None:
             await statuses.mark_deleted(conn, status.id, ctx.clock())
+            await conversations.remove_status(conn, status.id)
             if status.in_reply_to_id is not None:
                 await statuses.adjust_count(conn, status.in_reply_to_id, "replies_count", -1)
             if status.reblog_of_id is not None:

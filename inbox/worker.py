@@ -30,9 +30,17 @@ BATCH = 32
 
 
 class InboxWorker:
-    def __init__(self, ctx: InboxContext, handlers: Mapping[str, Handler]) -> None:
+    def __init__(
+        self,
+        ctx: InboxContext,
+        handlers: Mapping[str, Handler],
+        on_handled: Callable[[], None] = lambda: None,
+    ) -> None:
+        """`on_handled` is called after each item's effects are committed (streaming
+        looks for them then)."""
         self.ctx = ctx
         self.handlers = handlers
+        self.on_handled = on_handled
         self._wake = asyncio.Event()
 
     def notify(self) -> None:
@@ -46,6 +54,7 @@ class InboxWorker:
             items = await inbox_items.lease_due(conn, now=now, lease_until=now + LEASE, limit=BATCH)
         for item in items:
             await self._handle(item)
+            self.on_handled()
         return len(items)
 
     async def run_forever(self, stop: asyncio.Event) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from federation import vocab
 from federation.uris import Uris
+from outbox.render import render_html
 from store.records import AccountRecord, KeyRecord
+
+IMAGE_MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+"""The media type of each kind of file an upload is stored as, by extension."""
 
 
 def note_html(text: str) -> str:
@@ -16,8 +21,32 @@ def note_html(text: str) -> str:
     return "".join(f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
-def local_actor(account: AccountRecord, key: KeyRecord, uris: Uris) -> vocab.Actor:
+def field_html(value: str, uris: Uris) -> str:
+    """A local profile field's value as HTML: escaped, links made clickable, no paragraph."""
+    rendered = render_html(value, mentions={}, tag_url=uris.tag)
+    if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
+        return rendered[3:-4]
+    return rendered
+
+
+def _image(file_name: str | None, uris: Uris) -> tuple[str | None, str | None]:
+    """(URL, media type) of a local profile image, (None, None) without one."""
+    if not file_name:
+        return None, None
+    return uris.media(file_name), IMAGE_MEDIA_TYPES.get(file_name.rsplit(".", 1)[-1])
+
+
+def local_actor(
+    account: AccountRecord,
+    key: KeyRecord,
+    uris: Uris,
+    *,
+    fields: Sequence[tuple[str, str]] = (),
+) -> vocab.Actor:
+    """The actor of a local account; `fields` are its profile fields as the user typed them."""
     person = account.actor_type == "Person"
+    icon_url, icon_type = _image(account.avatar_file, uris)
+    image_url, image_type = _image(account.header_file, uris)
     return vocab.Actor(
         id=account.uri,
         type=account.actor_type,
@@ -40,17 +69,25 @@ def local_actor(account: AccountRecord, key: KeyRecord, uris: Uris) -> vocab.Act
         discoverable=account.discoverable,
         indexable=account.discoverable,
         published=account.created_at.replace(hour=0, minute=0, second=0, microsecond=0),
-        icon_url=None,
-        image_url=None,
-        fields=(),
+        icon_url=icon_url,
+        image_url=image_url,
+        icon_media_type=icon_type,
+        image_media_type=image_type,
+        fields=tuple(vocab.Field(name=n, value=field_html(v, uris)) for n, v in fields),
         also_known_as=(),
         moved_to=None,
     )
 
 
-def actor_document(account: AccountRecord, key: KeyRecord, uris: Uris) -> dict[str, Any]:
+def actor_document(
+    account: AccountRecord,
+    key: KeyRecord,
+    uris: Uris,
+    *,
+    fields: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
     """The JSON served at the actor's id, shaped as Mastodon serves it."""
-    return vocab.actor_to_json(local_actor(account, key, uris))
+    return vocab.actor_to_json(local_actor(account, key, uris, fields=fields))
 
 
 MINIMAL_KEYS = ("@context", "id", "type", "preferredUsername", "inbox", "outbox", "publicKey",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,12 +20,26 @@ from federation.astools import PUBLIC
 from federation.objects import note_to_json
 from federation.policy import domain_of
 from federation.uris import Uris
+from outbox.actors import actor_document
 from outbox.addressing import address
 from outbox.remote import RemoteActors
 from outbox.render import Handle, MentionTarget, extract_hashtags, extract_mentions, render_html
 from outbox.to_as import acct, status_to_note
-from store import accounts, deliveries, follows, notifications, reactions, statuses, timelines
+from store import (
+    accounts,
+    api_queries,
+    conversations,
+    deliveries,
+    follows,
+    keys,
+    notifications,
+    pins,
+    reactions,
+    statuses,
+    timelines,
+)
 from store import activities as stored_activities
+from store import media as stored_media
 from store.db import Connection, Database
 from store.records import AccountRecord, FollowRecord, StatusRecord
 from store.statuses import NewStatus
@@ -32,10 +47,58 @@ from store.statuses import NewStatus
 log = logging.getLogger(__name__)
 
 MAX_STATUS_CHARS = 5000
+MAX_MEDIA_ATTACHMENTS = 4  # Mastodon's limit, announced in the instance configuration
+MAX_PINNED_STATUSES = 5  # Mastodon's limit, announced in the instance configuration
 
 
 class PublishError(ValueError):
     """The action cannot be done as asked (empty post, not yours, unknown visibility)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileChange:
+    """A local user's profile as they save it; `fields` None keeps the fields they had.
+    Avatar and header are file names under media.path (None: the default image)."""
+
+    display_name: str
+    note: str
+    locked: bool
+    discoverable: bool
+    actor_type: str
+    avatar_file: str | None
+    header_file: str | None
+    fields: Sequence[tuple[str, str]] | None = None
+
+
+async def _profile_view(conn: Connection, account_id: int) -> tuple[Any, ...]:
+    """What peers see of a local profile, to tell whether an edit changed it."""
+    account = await accounts.get_by_id(conn, account_id)
+    assert account is not None
+    return (
+        account.display_name,
+        account.note,
+        account.manually_approves_followers,
+        account.discoverable,
+        account.actor_type,
+        account.avatar_file,
+        account.header_file,
+        tuple(await api_queries.profile_fields(conn, account_id)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MediaDetails:
+    """An attachment's alt text and focal point as an edit sets them; None keeps one."""
+
+    description: str | None = None
+    focus: tuple[float, float] | None = None
+
+
+def _media_ids(media_ids: Sequence[int]) -> list[int]:
+    unique = list(dict.fromkeys(media_ids))
+    if len(unique) > MAX_MEDIA_ATTACHMENTS:
+        raise PublishError(f"Cannot attach more than {MAX_MEDIA_ATTACHMENTS} files")
+    return unique
 
 
 def _inbox(account: AccountRecord) -> str | None:
@@ -142,8 +205,20 @@ class Publisher:
             tags=await statuses.tag_names(conn, status.id),
             in_reply_to_uri=status.in_reply_to_uri,
             uris=self.uris,
+            media=await stored_media.for_status(conn, status.id),
         )
         return note_to_json(note)
+
+    async def _attach_media(
+        self, conn: Connection, author: AccountRecord, status: StatusRecord, media_ids: list[int]
+    ) -> None:
+        """Make the author's uploads `media_ids` the status's attachments, in this order;
+        each must be free (on no other status), else PublishError and nothing changes."""
+        found = await stored_media.attachable(conn, author.id, media_ids, status_id=status.id)
+        if len(found) != len(media_ids):
+            missing = ", ".join(str(i) for i in media_ids if i not in {m.id for m in found})
+            raise PublishError(f"Media {missing} not found or already attached to another post")
+        await stored_media.attach(conn, status.id, media_ids)
 
     async def note_json(self, status: StatusRecord) -> dict[str, Any]:
         """The Note document of a local status (served at its id)."""
@@ -165,12 +240,15 @@ class Publisher:
         in_reply_to: StatusRecord | None = None,
         language: str | None = None,
         recipients: Sequence[AccountRecord] = (),
+        media_ids: Sequence[int] = (),
     ) -> StatusRecord:
         """Publish a post. `recipients` are addressed like mentions without being named in
-        the text (a C2S client's `to`)."""
+        the text (a C2S client's `to`). `media_ids`: the author's uploads to attach, in
+        order; with media the text may be empty."""
         if visibility not in ("public", "unlisted", "private", "direct"):
             raise PublishError(f"unknown visibility {visibility!r}")
-        if not text.strip():
+        attach = _media_ids(media_ids)
+        if not text.strip() and not attach:
             raise PublishError("a post needs text")
         if len(text) > MAX_STATUS_CHARS:
             raise PublishError(f"a post has at most {MAX_STATUS_CHARS} characters")
@@ -215,8 +293,11 @@ class Publisher:
         )
         async with self.db.transaction() as conn:
             status = await statuses.insert(conn, status_id, new, now)
+            if attach:
+                await self._attach_media(conn, author, status, attach)
             await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
             await notifications.notify_mentioned(conn, self.db.new_id, status, now=now)
+            await notifications.notify_subscribers(conn, self.db.new_id, status, now=now)
             await statuses.set_tags(conn, status.id, tags)
             if in_reply_to is not None:
                 await statuses.adjust_count(conn, in_reply_to.id, "replies_count", 1)
@@ -224,6 +305,7 @@ class Publisher:
             create = activities.create(author.uri, note)
             readers, inboxes = await self._audience(conn, author, visibility, mentioned)
             await timelines.add(conn, readers, status.id)
+            await conversations.add_status(conn, self.db.new_id, status, readers, now=now)
             await self._enqueue(conn, author, create, inboxes, status_id=status.id, object_uri=uri)
         log.info("status published status=%s visibility=%s", uri, visibility)
         self.notify()
@@ -237,11 +319,16 @@ class Publisher:
         *,
         spoiler_text: str | None = None,
         sensitive: bool | None = None,
+        media_ids: Sequence[int] | None = None,
+        media_attributes: Mapping[int, MediaDetails] | None = None,
     ) -> dict[str, Any]:
-        """Returns the Update activity."""
+        """Returns the Update activity. `media_ids` replaces the attachments (None keeps
+        them); the text may be empty while the post has media. `media_attributes` gives
+        attachments new alt text and focal points (ids not on the post are ignored)."""
         if status.account_id != author.id or status.deleted_at is not None:
             raise PublishError("only the author can edit a status")
-        if not text.strip() or len(text) > MAX_STATUS_CHARS:
+        attach = None if media_ids is None else _media_ids(media_ids)
+        if len(text) > MAX_STATUS_CHARS:
             raise PublishError("a post needs between 1 and 5000 characters")
         targets, _ = await self._mention_targets(text)
         content = render_html(
@@ -250,6 +337,22 @@ class Publisher:
         spoiler = status.spoiler_text if spoiler_text is None else spoiler_text
         now = self.clock()
         async with self.db.transaction() as conn:
+            if attach is not None:
+                await self._attach_media(conn, author, status, attach)
+            shown = await stored_media.for_status(conn, status.id)
+            if not text.strip() and not shown:
+                raise PublishError("a post needs text or media")
+            for media in shown:
+                if media_attributes and media.id in media_attributes:
+                    details = media_attributes[media.id]
+                    await stored_media.update_details(
+                        conn,
+                        media.id,
+                        description=media.description
+                        if details.description is None
+                        else details.description,
+                        focus=details.focus or media.focus,
+                    )
             if not await statuses.has_versions(conn, status.id):
                 await statuses.record_version(conn, self.db.new_id(), status)  # the original
             await statuses.update_content(
@@ -303,6 +406,8 @@ class Publisher:
             )
             _, inboxes = await self._audience(conn, author, status.visibility, mentioned)
             await statuses.mark_deleted(conn, status.id, now)
+            await stored_media.release(conn, status.id)  # for "delete and redraft"
+            await conversations.remove_status(conn, status.id)
             if status.in_reply_to_id is not None:
                 await statuses.adjust_count(conn, status.in_reply_to_id, "replies_count", -1)
             if status.reblog_of_id is not None:
@@ -313,6 +418,54 @@ class Publisher:
             await self._enqueue(
                 conn, author, document, inboxes, status_id=status.id, object_uri=status.uri
             )
+        self.notify()
+        return document
+
+    # ----- the profile ---------------------------------------------------------------------
+
+    async def update_profile(
+        self, account: AccountRecord, change: ProfileChange
+    ) -> dict[str, Any] | None:
+        """Save a local user's profile. If anything peers show changed (names, bio, fields,
+        images, locked, discoverable, bot), queue an `Update` of the actor to every remote
+        follower's server; returns it, or None when nothing federated changed."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            before = await _profile_view(conn, account.id)
+            await api_queries.update_local_profile(
+                conn,
+                account.id,
+                display_name=change.display_name,
+                note=change.note,
+                locked=change.locked,
+                discoverable=change.discoverable,
+                actor_type=change.actor_type,
+                now=now,
+            )
+            if change.fields is not None:
+                await api_queries.replace_profile_fields(conn, account.id, change.fields)
+            await accounts.set_local_images(
+                conn,
+                account.id,
+                avatar_file=change.avatar_file,
+                header_file=change.header_file,
+                now=now,
+            )
+            after = await _profile_view(conn, account.id)
+            if after == before:
+                return None
+            updated = await accounts.get_by_id(conn, account.id)
+            key = await keys.get_for_account(conn, account.id)
+            assert updated is not None and key is not None
+            fields = await api_queries.profile_fields(conn, account.id)
+            document = activities.update(
+                updated.uri,
+                actor_document(updated, key, self.uris, fields=fields),
+                id=f"{updated.uri}#updates/{self.db.new_id()}",
+                published=now,
+            )
+            inboxes = await follows.remote_follower_inboxes(conn, account.id)
+            await self._enqueue(conn, updated, document, inboxes, object_uri=updated.uri)
         self.notify()
         return document
 
@@ -433,10 +586,79 @@ class Publisher:
         self.notify()
         return document
 
+    # ----- pins ----------------------------------------------------------------------------
+
+    async def pin(self, account: AccountRecord, status: StatusRecord) -> bool:
+        """Pin one of the account's own posts to its profile, and tell its followers with an
+        `Add` to the featured collection (as Mastodon does). False if pinned already."""
+        if status.reblog_of_id is not None:
+            raise PublishError("A boost cannot be pinned")
+        if status.account_id != account.id:
+            raise PublishError("Someone else's post cannot be pinned")
+        if status.visibility not in ("public", "unlisted", "private"):
+            raise PublishError("Posts that are only visible to mentioned users cannot be pinned")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            if await pins.is_pinned(conn, account.id, status.id):
+                return False
+            if await pins.count(conn, account.id) >= MAX_PINNED_STATUSES:
+                raise PublishError("You have already pinned the maximum number of posts")
+            await pins.pin(
+                conn, self.db.new_id(), account_id=account.id, status_id=status.id, now=now
+            )
+            await self._featured_change(conn, account, status, activities.add, "pins", now)
+        self.notify()
+        return True
+
+    async def unpin(self, account: AccountRecord, status: StatusRecord) -> bool:
+        """Take a pin back (`Remove` from the featured collection); False if not pinned."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            if not await pins.unpin(conn, account_id=account.id, status_id=status.id):
+                return False
+            await self._featured_change(conn, account, status, activities.remove, "unpins", now)
+        self.notify()
+        return True
+
+    async def _featured_change(
+        self,
+        conn: Connection,
+        account: AccountRecord,
+        status: StatusRecord,
+        build: Callable[..., dict[str, Any]],
+        kind: str,
+        now: datetime,
+    ) -> None:
+        """Queue the Add or Remove of a pin for the account's remote followers, addressed as
+        the post is (a followers-only post's pin goes to followers only)."""
+        followers_url = account.followers_url or self.uris.followers(account.username)
+        to, cc = address(status.visibility, followers_url=followers_url, mentioned=[])
+        document = build(
+            self.uris.activity(account.username, kind, self.db.new_id()),
+            account.uri,
+            status.uri,
+            account.featured_url or self.uris.featured(account.username),
+            published=now,
+            to=to,
+            cc=cc,
+        )
+        inboxes = await follows.remote_follower_inboxes(conn, account.id)
+        await self._enqueue(conn, account, document, inboxes, object_uri=status.uri)
+
     # ----- follows and blocks ------------------------------------------------------------------
 
-    async def follow(self, follower: AccountRecord, target: AccountRecord) -> FollowRecord:
-        """Follow `target`. A local target without approval is followed at once, no HTTP."""
+    async def follow(
+        self,
+        follower: AccountRecord,
+        target: AccountRecord,
+        *,
+        notify: bool | None = None,
+        reblogs: bool | None = None,
+    ) -> FollowRecord:
+        """Follow `target`. A local target without approval is followed at once, no HTTP.
+        `notify` (a `status` notification for each new post) and `reblogs` (their boosts in
+        home) are the follower's own choices: None keeps the earlier choice, following again
+        only changes them (nothing federates)."""
         if follower.id == target.id:
             raise PublishError("one cannot follow oneself")
         now = self.clock()
@@ -445,6 +667,7 @@ class Publisher:
                 raise PublishError("blocked")
             existing = await follows.get(conn, follower.id, target.id)
             if existing is not None:
+                await follows.set_options(conn, existing.id, notify=notify, show_reblogs=reblogs)
                 return existing
             follow_id = self.db.new_id()
             uri = self.uris.activity(follower.username, "follows", follow_id)
@@ -458,6 +681,7 @@ class Publisher:
                 state=follows.ACCEPTED if auto else follows.PENDING,
                 now=now,
             )
+            await follows.set_options(conn, record.id, notify=notify, show_reblogs=reblogs)
             await notifications.notify_follow(
                 conn,
                 self.db.new_id(),

@@ -17,13 +17,31 @@ from federation.errors import FederationError, FetchError, ParseError
 from federation.fetch import Fetcher
 from federation.html import plain_text, sanitize_html
 from federation.policy import domain_of
-from store import accounts, keys
+from store import accounts, api_queries, keys
 from store.accounts import NewAccount
 from store.db import Database
 from store.errors import Conflict
 from store.records import AccountRecord
 
 log = logging.getLogger(__name__)
+
+MAX_URL = 2048
+MAX_REMOTE_FIELDS = 16
+MAX_FIELD_NAME = 255
+MAX_FIELD_VALUE = 2048
+
+
+def _image_url(url: str | None) -> str | None:
+    """An avatar or header URL worth keeping: http(s) (vocab checked) and not absurdly long."""
+    return url if url is not None and len(url) <= MAX_URL else None
+
+
+def remote_fields(actor: vocab.Actor) -> list[tuple[str, str]]:
+    """Profile fields as shown here: names as plain text, values as sanitised HTML."""
+    return [
+        (plain_text(field.name)[:MAX_FIELD_NAME], sanitize_html(field.value[:MAX_FIELD_VALUE]))
+        for field in actor.fields[:MAX_REMOTE_FIELDS]
+    ]
 
 
 def remote_account(actor: vocab.Actor) -> NewAccount:
@@ -43,6 +61,8 @@ def remote_account(actor: vocab.Actor) -> NewAccount:
         featured_url=actor.featured,
         manually_approves_followers=actor.manually_approves_followers,
         discoverable=bool(actor.discoverable),
+        avatar_remote_url=_image_url(actor.icon_url),
+        header_remote_url=_image_url(actor.image_url),
     )
 
 
@@ -81,6 +101,7 @@ class RemoteActors:
             else:
                 await accounts.update_remote_account(conn, existing.id, new, now)
                 account = existing
+            await api_queries.replace_profile_fields(conn, account.id, remote_fields(actor))
             for key in actor.public_keys:
                 if domain_of(key.id) == domain_of(actor.id) and key.owner == actor.id:
                     await keys.replace_remote_key(

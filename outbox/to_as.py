@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from federation.objects import Hashtag, Mention, Note
+from federation.objects import Attachment, Hashtag, Mention, Note
 from federation.policy import domain_of
 from federation.uris import Uris
 from outbox.addressing import address
-from store.records import AccountRecord, StatusRecord
+from store.records import AccountRecord, MediaRecord, StatusRecord
 
 
 def acct(account: AccountRecord, local_domain: str) -> str:
@@ -24,8 +24,10 @@ def status_to_note(
     tags: Sequence[str],
     in_reply_to_uri: str | None,
     uris: Uris,
+    media: Sequence[MediaRecord] = (),
 ) -> Note:
-    """The Note of a local status, addressed as Mastodon addresses it."""
+    """The Note of a local status, addressed as Mastodon addresses it, with its media as
+    Mastodon's `Document` attachments."""
     local_domain = domain_of(uris.base_url)
     to, cc = address(
         status.visibility,  # type: ignore[arg-type]
@@ -50,8 +52,24 @@ def status_to_note(
         to=tuple(to),
         cc=tuple(cc),
         tags=(*mention_tags, *hashtag_tags),
+        attachments=tuple(attachment_to_as(m, uris) for m in media),
         sensitive=status.sensitive,
         conversation=status.conversation_uri,
         replies_iri=uris.status_replies(author.username, status.id),
         language=status.language,
+    )
+
+
+def attachment_to_as(media: MediaRecord, uris: Uris) -> Attachment:
+    """A `Document` as Mastodon sends one: media type, absolute URL, alt text (`name`),
+    blurhash, focal point and size."""
+    return Attachment(
+        type="Document",
+        url=uris.media(media.file_name) if media.file_name else media.remote_url or "",
+        media_type=media.content_type,
+        name=media.description or None,
+        width=media.width,
+        height=media.height,
+        blurhash=media.blurhash,
+        focal_point=media.focus,
     )

@@ -15,7 +15,8 @@ from store.records import AccountRecord
 _COLUMNS = (
     "id, username, domain, uri, url, actor_type, display_name, note, inbox_url, outbox_url,"
     " shared_inbox_url, followers_url, following_url, featured_url,"
-    " manually_approves_followers, discoverable, created_at, updated_at, fetched_at, suspended_at"
+    " manually_approves_followers, discoverable, created_at, updated_at, fetched_at, suspended_at,"
+    " avatar_file, header_file, avatar_remote_url, header_remote_url"
 )
 
 
@@ -38,6 +39,8 @@ class NewAccount:
     featured_url: str | None = None
     manually_approves_followers: bool = False
     discoverable: bool = True
+    avatar_remote_url: str | None = None
+    header_remote_url: str | None = None
 
 
 def _record(row: aiosqlite.Row) -> AccountRecord:
@@ -69,10 +72,11 @@ async def insert_account(
             "INSERT INTO accounts (id, username, domain, uri, url, actor_type, display_name, note,"
             " inbox_url, outbox_url, shared_inbox_url, followers_url, following_url,"
             " featured_url, manually_approves_followers, discoverable, created_at, updated_at,"
-            " fetched_at) VALUES (:id, :username, :domain, :uri, :url, :actor_type,"
-            " :display_name, :note, :inbox_url, :outbox_url, :shared_inbox_url, :followers_url,"
-            " :following_url, :featured_url, :manually_approves_followers, :discoverable,"
-            " :created_at, :updated_at, :fetched_at)",
+            " fetched_at, avatar_remote_url, header_remote_url) VALUES (:id, :username, :domain,"
+            " :uri, :url, :actor_type, :display_name, :note, :inbox_url, :outbox_url,"
+            " :shared_inbox_url, :followers_url, :following_url, :featured_url,"
+            " :manually_approves_followers, :discoverable, :created_at, :updated_at, :fetched_at,"
+            " :avatar_remote_url, :header_remote_url)",
             params,
         )
     except aiosqlite.IntegrityError as error:
@@ -96,9 +100,26 @@ async def update_remote_account(
         " followers_url = :followers_url, following_url = :following_url,"
         " featured_url = :featured_url,"
         " manually_approves_followers = :manually_approves_followers,"
-        " discoverable = :discoverable, updated_at = :updated_at, fetched_at = :fetched_at"
+        " discoverable = :discoverable, updated_at = :updated_at, fetched_at = :fetched_at,"
+        " avatar_remote_url = :avatar_remote_url, header_remote_url = :header_remote_url"
         " WHERE id = :id",
         params,
+    )
+
+
+async def set_local_images(
+    conn: Connection,
+    account_id: int,
+    *,
+    avatar_file: str | None,
+    header_file: str | None,
+    now: datetime,
+) -> None:
+    """A local account's avatar and header files (names under media.path; None: default)."""
+    await conn.execute(
+        "UPDATE accounts SET avatar_file = :avatar, header_file = :header, updated_at = :now"
+        " WHERE id = :id AND domain IS NULL",
+        {"id": account_id, "avatar": avatar_file, "header": header_file, "now": db_time(now)},
     )
 
 

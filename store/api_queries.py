@@ -399,6 +399,7 @@ async def account_status_ids(
     exclude_replies: bool = False,
     exclude_reblogs: bool = False,
     tagged: str | None = None,
+    only_media: bool = False,
 ) -> list[int]:
     """A profile's statuses, newest first. Without replies, self-replies (threads) stay, as
     on Mastodon; boosts of deleted posts never show."""
@@ -421,6 +422,11 @@ async def account_status_ids(
             "EXISTS (SELECT 1 FROM status_tags t WHERE t.status_id = s.id AND t.name = :tag)"
         )
         params["tag"] = tagged.lower()
+    if only_media:
+        where.append(
+            "EXISTS (SELECT 1 FROM media_attachments m WHERE m.status_id = s.id"
+            " AND m.position IS NOT NULL)"
+        )
     window, order = _window(page, "s.id", params)
     async with conn.execute(
         f"SELECT s.id FROM statuses s WHERE {' AND '.join(where)} AND {window}"

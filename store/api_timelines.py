@@ -38,7 +38,10 @@ async def _ids(conn: Connection, sql: str, params: dict[str, Any], order: str) -
 
 
 async def home(conn: Connection, account_id: int, page: Page, *, now: str) -> list[int]:
-    """The reader's home timeline, without posts (or boosts) by accounts they mute."""
+    """The reader's home timeline, without posts (or boosts) by accounts they mute or have
+    put in an exclusive list (those show in the list alone, as in Mastodon 4.2+). Boosts by
+    accounts followed with `show_reblogs` off are left out here, at read time, so turning it
+    off or on applies to the boosts already there too."""
     where, params, order = _window(page, "h.status_id")
     params.update(account=account_id, now=now)
     return await _ids(
@@ -46,7 +49,13 @@ async def home(conn: Connection, account_id: int, page: Page, *, now: str) -> li
         "SELECT h.status_id FROM home_timeline h JOIN statuses s ON s.id = h.status_id"
         f" WHERE h.account_id = :account AND s.deleted_at IS NULL AND {where}"
         " AND s.account_id NOT IN (SELECT target_account_id FROM mutes"
-        " WHERE account_id = :account AND (expires_at IS NULL OR expires_at > :now))",
+        " WHERE account_id = :account AND (expires_at IS NULL OR expires_at > :now))"
+        " AND s.account_id NOT IN (SELECT la.account_id FROM lists l"
+        " JOIN list_accounts la ON la.list_id = l.id"
+        " WHERE l.account_id = :account AND l.exclusive = 1)"
+        " AND NOT (s.reblog_of_id IS NOT NULL AND EXISTS (SELECT 1 FROM follows f"
+        " WHERE f.account_id = :account AND f.target_account_id = s.account_id"
+        " AND f.show_reblogs = 0))",
         params,
         order,
     )

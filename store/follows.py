@@ -75,7 +75,42 @@ async def set_state(conn: Connection, follow_id: int, state: str, now: datetime)
 
 
 async def delete(conn: Connection, follow_id: int) -> None:
+    """The follow (or request) goes, and the followed account leaves the follower's lists
+    with it, as in Mastodon (unfollow, block, a rejected request)."""
+    await conn.execute(
+        "DELETE FROM list_accounts WHERE (list_id, account_id) IN"
+        " (SELECT l.id, f.target_account_id FROM follows f JOIN lists l"
+        " ON l.account_id = f.account_id WHERE f.id = :id)",
+        {"id": follow_id},
+    )
     await conn.execute("DELETE FROM follows WHERE id = :id", {"id": follow_id})
+
+
+async def set_options(
+    conn: Connection, follow_id: int, *, notify: bool | None, show_reblogs: bool | None
+) -> None:
+    """The follower's choices on a follow or request; None keeps what was chosen before (a
+    follow sent again without them changes nothing, as on Mastodon)."""
+    await conn.execute(
+        "UPDATE follows SET notify = coalesce(:notify, notify),"
+        " show_reblogs = coalesce(:show_reblogs, show_reblogs) WHERE id = :id",
+        {
+            "id": follow_id,
+            "notify": None if notify is None else int(notify),
+            "show_reblogs": None if show_reblogs is None else int(show_reblogs),
+        },
+    )
+
+
+async def options(conn: Connection, account_id: int, target_account_id: int) -> tuple[bool, bool]:
+    """(notify, show_reblogs) of a follow or request; (False, True) when there is none."""
+    async with conn.execute(
+        "SELECT notify, show_reblogs FROM follows"
+        " WHERE account_id = :account AND target_account_id = :target",
+        {"account": account_id, "target": target_account_id},
+    ) as cursor:
+        row = await cursor.fetchone()
+    return (bool(row[0]), bool(row[1])) if row else (False, True)
 
 
 async def is_following(conn: Connection, account_id: int, target_account_id: int) -> bool:

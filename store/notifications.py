@@ -1,10 +1,10 @@
 """Notifications of local users: written with the event that causes them, read as Mastodon
 pages them.
 
-Writers call `notify` (one recipient), `notify_mentioned` or `notify_edited` inside the
-transaction of the event, so a crash never loses a notification; the table's unique key
-(recipient, type, sender, status, ref) makes an event handled twice leave one row. Only local
-users are notified, and never of their own doing.
+Writers call `notify` (one recipient), `notify_mentioned`, `notify_subscribers` or
+`notify_edited` inside the transaction of the event, so a crash never loses a notification;
+the table's unique key (recipient, type, sender, status, ref) makes an event handled twice
+leave one row. Only local users are notified, and never of their own doing.
 
 A notification is shown while its cause stands, as Mastodon shows it (Mastodon deletes a
 notification with its favourite, boost, follow or follow request): a favourite or boost until
@@ -26,7 +26,7 @@ from store.api_timelines import Page
 from store.db import Connection, db_time, parse_db_time
 from store.records import StatusRecord
 
-# Mastodon's notification types (4.3); we write mention, reblog, favourite, follow,
+# Mastodon's notification types (4.3); we write mention, status, reblog, favourite, follow,
 # follow_request and update. The others are accepted in filters and match nothing.
 TYPES = (
     "mention",
@@ -197,6 +197,36 @@ async def notify_edited(
             sender_id=status.account_id,
             status_id=status.id,
             ref=ref,
+            now=now,
+        )
+    return made
+
+
+async def notify_subscribers(
+    conn: Connection, new_id: Callable[[], int], status: StatusRecord, *, now: datetime
+) -> int:
+    """`status` to each local follower who asked for it (a follow with `notify`), when the
+    author posts: as Mastodon, not for boosts nor replies to others (a self-reply, a thread,
+    counts), and not for direct posts (those who may see one are mentioned: a `mention`)."""
+    if status.reblog_of_id is not None or status.visibility == "direct":
+        return 0
+    if status.in_reply_to_uri is not None and status.in_reply_to_account_id != status.account_id:
+        return 0
+    recipients = await _local_users(
+        conn,
+        "SELECT account_id FROM follows WHERE target_account_id = :author"
+        " AND state = 'accepted' AND notify = 1",
+        {"author": status.account_id},
+    )
+    made = 0
+    for recipient_id in recipients:
+        made += await notify(
+            conn,
+            new_id(),
+            "status",
+            recipient_id=recipient_id,
+            sender_id=status.account_id,
+            status_id=status.id,
             now=now,
         )
     return made

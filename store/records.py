@@ -31,6 +31,10 @@ class AccountRecord:
     updated_at: datetime
     fetched_at: datetime | None
     suspended_at: datetime | None
+    avatar_file: str | None = None
+    header_file: str | None = None
+    avatar_remote_url: str | None = None
+    header_remote_url: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -126,3 +130,40 @@ class InboxItemRecord:
     recipient_account_id: int | None
     body: str
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    """A media attachment: a local upload (`file_name`, `preview_name` under media.path) or a
+    remote one (`remote_url` only). `type` is Mastodon's: image, gifv, video, audio, unknown.
+    `description` is plain text."""
+
+    id: int
+    account_id: int
+    status_id: int | None
+    position: int | None
+    type: str
+    content_type: str | None
+    file_name: str | None
+    preview_name: str | None
+    remote_url: str | None
+    description: str
+    blurhash: str | None
+    width: int | None
+    height: int | None
+    file_size: int | None
+    preview_width: int | None
+    preview_height: int | None
+    focus_x: float | None
+    focus_y: float | None
+    created_at: datetime
+
+    @property
+    def is_local(self) -> bool:
+        return self.remote_url is None
+
+    @property
+    def focus(self) -> tuple[float, float] | None:
+        if self.focus_x is None or self.focus_y is None:
+            return None
+        return self.focus_x, self.focus_y

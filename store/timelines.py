@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from store import lists
 from store.db import Connection
 
 
 async def add(conn: Connection, account_ids: Iterable[int], status_id: int) -> None:
+    """Into the readers' home timelines, and into their lists that hold the author."""
+    readers = set(account_ids)
     await conn.executemany(
         "INSERT OR IGNORE INTO home_timeline (account_id, status_id) VALUES (?, ?)",
-        [(account_id, status_id) for account_id in set(account_ids)],
+        [(account_id, status_id) for account_id in readers],
     )
+    await lists.fan_out(conn, readers, status_id)
 
 
 async def remove_status(conn: Connection, status_id: int) -> None:

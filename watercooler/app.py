@@ -19,9 +19,11 @@ from watercooler import api
 from watercooler.config import Config
 from watercooler.cors import ApiCors
 from watercooler.http import EXCEPTION_HANDLERS
-from watercooler.routes import actors, c2s, inbox, statuses, wellknown
+from watercooler.routes import actors, c2s, inbox, media, statuses, wellknown
 from watercooler.routes import oauth as oauth_routes
 from watercooler.services import Clock, start_services, system_clock
+from watercooler.streaming.fanout import StreamFanout
+from watercooler.streaming.hub import StreamingSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +34,17 @@ def create_app(
     clock: Clock = system_clock,
     transport: httpx.AsyncBaseTransport | None = None,
     run_workers: bool = True,
+    streaming: StreamingSettings | None = None,
 ) -> Starlette:
-    """An instance for `config`. `clock`, `transport` and `run_workers=False` (drive the
-    queues with `services.workers.run_once()`) are for tests."""
+    """An instance for `config`. `clock`, `transport`, `run_workers=False` (drive the
+    queues with `services.workers.run_once()`) and `streaming` settings are for tests."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = await start_services(config, clock=clock, transport=transport)
+        services = await start_services(
+            config, clock=clock, transport=transport, streaming=streaming
+        )
+        services.streaming.bind(StreamFanout(services, services.streaming.settings))
         app.state.services = services
         stop = asyncio.Event()
         workers = (
@@ -51,6 +57,7 @@ def create_app(
             yield
         finally:
             stop.set()
+            await services.streaming.aclose()  # closes streaming clients, stops the hub
             if workers is not None:
                 await workers
             await services.aclose()
@@ -62,6 +69,7 @@ def create_app(
             *inbox.routes,
             *statuses.routes,
             *c2s.routes,
+            *media.routes,
             *oauth_routes.routes,
             *api.routes,
             api.not_found,  # last: unknown /api/ paths answer 404 JSON

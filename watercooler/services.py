@@ -30,6 +30,7 @@ from watercooler import __version__
 from watercooler.accounts import ensure_instance_actor
 from watercooler.config import Config
 from watercooler.keyresolver import StoreKeyResolver
+from watercooler.streaming.hub import StreamHub, StreamingSettings
 
 Clock = Callable[[], datetime]
 USER_AGENT = f"Watercooler/{__version__}"
@@ -67,8 +68,10 @@ class Services:
     keys: StoreKeyResolver
     publisher: Publisher
     workers: Workers
+    streaming: StreamHub
 
     async def aclose(self) -> None:
+        await self.streaming.aclose()
         await self.http.aclose()
         await self.db.close()
 
@@ -94,10 +97,12 @@ async def start_services(
     *,
     clock: Clock = system_clock,
     transport: httpx.AsyncBaseTransport | None = None,
+    streaming: StreamingSettings | None = None,
 ) -> Services:
     """Open the database, make sure the instance actor exists, build the HTTP client.
 
-    `transport` is for tests: an in-process or misbehaving peer instead of the network.
+    `transport` is for tests: an in-process or misbehaving peer instead of the network;
+    `streaming` too (short heartbeats, small queues).
     """
     uris = Uris(config.instance.base_url)
     db = await open_database(config)
@@ -141,11 +146,20 @@ async def start_services(
             allow_http=config.federation.allow_http,
         ),
     )
-    publisher = Publisher(db, uris, clock, actors, notify=delivery.notify)
+    hub = StreamHub(streaming)
+
+    def committed() -> None:
+        """After a local action's commit: deliver its activities, stream its effects."""
+        delivery.notify()
+        hub.poke()
+
+    publisher = Publisher(db, uris, clock, actors, notify=committed)
     inbox = InboxWorker(
-        InboxContext(db, uris, clock, actors, fetcher, publisher), handlers=HANDLERS
+        InboxContext(db, uris, clock, actors, fetcher, publisher),
+        handlers=HANDLERS,
+        on_handled=hub.poke,
     )
     workers = Workers(inbox=inbox, delivery=delivery)
     return Services(
-        config, db, uris, policy, clock, http, fetcher, actors, keys, publisher, workers
+        config, db, uris, policy, clock, http, fetcher, actors, keys, publisher, workers, hub
     )

@@ -7,7 +7,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from watercooler.api import accounts, instance, notifications, search, statuses, timelines
+from watercooler.api import (
+    accounts,
+    conversations,
+    filters,
+    instance,
+    lists,
+    media,
+    notifications,
+    pins,
+    search,
+    statuses,
+    streaming,
+    timelines,
+)
 from watercooler.http import error_response
 
 routes = [
@@ -17,6 +30,12 @@ routes = [
     *timelines.routes,
     *notifications.routes,
     *search.routes,
+    *media.routes,
+    *lists.routes,
+    *conversations.routes,
+    *pins.routes,
+    *filters.routes,
+    *streaming.routes,
 ]
 
 

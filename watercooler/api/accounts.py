@@ -22,8 +22,8 @@ from starlette.routing import Route
 
 from federation import activities
 from federation.errors import FederationError
-from outbox.publish import PublishError
-from store import accounts, api_queries, follows, statuses
+from outbox.publish import ProfileChange, PublishError
+from store import accounts, api_queries, follows, pins, statuses
 from store.db import Connection
 from store.records import AccountRecord
 from watercooler.api.entities import (
@@ -35,9 +35,12 @@ from watercooler.api.entities import (
     status_entity,
 )
 from watercooler.api.forms import body_params, flag
+from watercooler.api.media import store_upload, upload_params
 from watercooler.api.pagination import int_param, page_params, paged_response
 from watercooler.auth import Caller, authenticate, bearer_token
+from watercooler.filters import load as load_filters
 from watercooler.http import FastJSONResponse, services
+from watercooler.media import Purpose
 from watercooler.services import Services
 from watercooler.visibility import can_see
 
@@ -198,13 +201,14 @@ def _fields(params: dict[str, Any]) -> list[tuple[str, str]] | None:
 
 
 async def update_credentials(request: Request) -> Response:
-    """Display name, bio, locked, bot, discoverable and profile fields. Avatar and header
-    uploads are refused (422) until media storage exists."""
+    """Display name, bio, locked, bot, discoverable, profile fields, and the `avatar` and
+    `header` images (multipart files: an avatar is cropped square to 400 pixels, a header
+    fitted in 1500x500). What peers show goes to them as an `Update` of the actor."""
     svc = services(request)
     caller = await _caller(request, svc, "write:accounts")
-    params = await body_params(request)
+    params, files = await upload_params(request)
     if any(params.get(name) not in (None, "") for name in ("avatar", "header")):
-        raise HTTPException(422, "Validation failed: avatar and header uploads are not supported")
+        raise HTTPException(422, "Validation failed: avatar and header must be image files")
     me = caller.account
     display_name = _text(params, "display_name", MAX_DISPLAY_NAME)
     note = _text(params, "note", MAX_NOTE)
@@ -212,19 +216,23 @@ async def update_credentials(request: Request) -> Response:
     actor_type = me.actor_type
     if "bot" in params and actor_type in ("Person", "Service"):
         actor_type = "Service" if flag(params["bot"]) else "Person"
-    async with svc.db.transaction() as conn:
-        await api_queries.update_local_profile(
-            conn,
-            me.id,
+    images: dict[str, str] = {}
+    for name, purpose in (("avatar", Purpose.AVATAR), ("header", Purpose.HEADER)):
+        if name in files:  # written before the profile row names it
+            images[name] = (await store_upload(svc, files[name], purpose)).file_name
+    await svc.publisher.update_profile(
+        me,
+        ProfileChange(
             display_name=me.display_name if display_name is None else display_name.strip(),
             note=me.note if note is None else note,
             locked=flag(params.get("locked"), me.manually_approves_followers),
             discoverable=flag(params.get("discoverable"), me.discoverable),
             actor_type=actor_type,
-            now=svc.clock(),
-        )
-        if fields is not None:
-            await api_queries.replace_profile_fields(conn, me.id, fields)
+            avatar_file=images.get("avatar", me.avatar_file),
+            header_file=images.get("header", me.header_file),
+            fields=fields,
+        ),
+    )
     return await _credential_response(svc, caller)
 
 
@@ -332,16 +340,15 @@ async def get_account(request: Request) -> Response:
 
 async def account_statuses(request: Request) -> Response:
     """A profile's posts as the viewer may see them: public and unlisted for anyone,
-    followers-only too for followers, everything for the owner. No pins or media exist yet,
-    so `pinned=true` and `only_media=true` give empty lists."""
+    followers-only too for followers, everything for the owner. `pinned=true`: the pinned
+    ones, latest pin first. `only_media=true`: posts with media attachments (no boosts).
+    The viewer's `account` filters mark (or, `hide`, leave out) statuses."""
     svc = services(request)
     caller = await _viewer(request, svc, "read:statuses")
     viewer = caller.account.id if caller else None
     account = await _target(svc, request.path_params["id"])
     page = page_params(request)
     query = request.query_params
-    if flag(query.get("pinned")) or flag(query.get("only_media")):
-        return FastJSONResponse([])
     async with svc.db.read() as conn:
         if viewer is not None and viewer != account.id:
             relation = await api_queries.relation(conn, account.id, viewer, svc.clock())
@@ -353,19 +360,26 @@ async def account_statuses(request: Request) -> Response:
             visibilities = ("public", "unlisted", "private")
         else:
             visibilities = ("public", "unlisted")
-        ids = await api_queries.account_status_ids(
-            conn,
-            account.id,
-            page,
-            visibilities=visibilities,
-            exclude_replies=flag(query.get("exclude_replies")),
-            exclude_reblogs=flag(query.get("exclude_reblogs")),
-            tagged=query.get("tagged", "").strip().removeprefix("#") or None,
-        )
+        if flag(query.get("pinned")):
+            ids = await pins.pinned_ids(conn, account.id, visibilities=visibilities, page=page)
+        else:
+            ids = await api_queries.account_status_ids(
+                conn,
+                account.id,
+                page,
+                visibilities=visibilities,
+                exclude_replies=flag(query.get("exclude_replies")),
+                exclude_reblogs=flag(query.get("exclude_reblogs")),
+                tagged=query.get("tagged", "").strip().removeprefix("#") or None,
+                only_media=flag(query.get("only_media")),
+            )
+        view = await load_filters(conn, viewer, now=svc.clock(), context="account")
         entities = []
         for status_id in ids:
             status = await statuses.get_by_id(conn, status_id)
             if status is None or not await can_see(conn, status, viewer):
+                continue
+            if await view.hidden(conn, status):
                 continue
             entities.append(
                 await status_entity(
@@ -374,6 +388,7 @@ async def account_statuses(request: Request) -> Response:
                     viewer_account_id=viewer,
                     uris=svc.uris,
                     local_domain=svc.config.instance.domain,
+                    filters=view,
                 )
             )
     return paged_response(request, svc.config.instance.base_url, entities, ids, page)
@@ -440,11 +455,20 @@ async def _acting(request: Request, *scopes: str) -> tuple[Services, Caller, Acc
 
 
 async def follow(request: Request) -> Response:
+    """Follow (or ask to). `notify` (a notification on each new post) and `reblogs` (their
+    boosts in home) are the follower's choices, changed by following again; a parameter not
+    sent keeps the earlier choice. `languages` is accepted and not applied."""
     svc, caller, target = await _acting(request, "write:follows")
     if target.id == caller.account.id:
         raise HTTPException(403, _NOT_ALLOWED)
+    params = await body_params(request)
     try:
-        await svc.publisher.follow(caller.account, target)
+        await svc.publisher.follow(
+            caller.account,
+            target,
+            notify=flag(params["notify"]) if "notify" in params else None,
+            reblogs=flag(params["reblogs"], True) if "reblogs" in params else None,
+        )
     except PublishError as error:
         raise HTTPException(403, _NOT_ALLOWED) from error
     return await _relationship(svc, caller, target.id)

@@ -13,14 +13,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from federation.uris import Uris
-from outbox.actors import note_html
-from outbox.render import render_html
-from store import accounts, api_queries, reactions, statuses, threads
+from outbox.actors import field_html, note_html
+from outbox.publish import MAX_MEDIA_ATTACHMENTS
+from store import accounts, api_queries, follows, pins, reactions, statuses, threads
+from store import media as stored_media
 from store.api_queries import Marker
 from store.db import Connection
-from store.records import AccountRecord, StatusRecord, UserRecord
+from store.records import AccountRecord, MediaRecord, StatusRecord, UserRecord
 from watercooler import __version__
 from watercooler.config import Config
+from watercooler.filters import FilterView
+from watercooler.media import DESCRIPTION_LIMIT, IMAGE_MATRIX_LIMIT, IMAGE_SIZE_LIMIT, IMAGE_TYPES
 
 MASTODON_VERSION = "4.3.0"
 """The Mastodon API level we answer like; clients (Mastodon.py, masto.js) gate features on it."""
@@ -32,13 +35,8 @@ ICON_PATH = "/images/icon.png"
 ICON_SIZE = 192
 
 MAX_STATUS_CHARACTERS = 5000
-MAX_MEDIA_ATTACHMENTS = 4
 CHARACTERS_RESERVED_PER_URL = 23
 MAX_PROFILE_FIELDS = 4
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
-IMAGE_SIZE_LIMIT = 16 * 1024 * 1024
-IMAGE_MATRIX_LIMIT = 33_177_600  # 7680 x 4320, Mastodon's default
-DESCRIPTION_LIMIT = 1500
 _API_VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 # Mastodon's built-in roles as the API shows them: everyone's (-99) and the admin's.
@@ -70,10 +68,7 @@ def acct(account: AccountRecord) -> str:
 
 def _field_html(value: str, uris: Uris) -> str:
     """A local profile field's value as HTML: escaped, links made clickable, no paragraph."""
-    rendered = render_html(value, mentions={}, tag_url=uris.tag)
-    if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
-        return rendered[3:-4]
-    return rendered
+    return field_html(value, uris)
 
 
 # ----- accounts ------------------------------------------------------------------------------
@@ -82,12 +77,11 @@ def _field_html(value: str, uris: Uris) -> str:
 async def account_entity(
     conn: Connection, account: AccountRecord, *, uris: Uris, local_domain: str
 ) -> dict[str, Any]:
-    """Mastodon's Account. Remote avatars and headers are not stored yet: every account shows
-    the default images, served by us."""
+    """Mastodon's Account. Avatar and header: a local account's uploads, a remote account's
+    images at their origin (not copied here), else the default images, served by us."""
     stats = await api_queries.account_stats(conn, account.id)
-    fields = await api_queries.profile_fields(conn, account.id) if account.is_local else []
-    avatar = f"{uris.base_url}{DEFAULT_AVATAR_PATH}"
-    header = f"{uris.base_url}{DEFAULT_HEADER_PATH}"
+    fields = await api_queries.profile_fields(conn, account.id)
+    avatar, header = profile_images(account, uris)
     midnight = account.created_at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     entity: dict[str, Any] = {
         "id": str(account.id),
@@ -125,10 +119,67 @@ async def account_entity(
             [{key: ADMIN_ROLE[key] for key in ("id", "name", "color")}] if stats.admin else []
         )
     entity["fields"] = [
-        {"name": name, "value": _field_html(value, uris), "verified_at": None}
+        {  # a remote value is HTML sanitised on arrival
+            "name": name,
+            "value": _field_html(value, uris) if account.is_local else value,
+            "verified_at": None,
+        }
         for name, value in fields
     ]
     return entity
+
+
+def profile_images(account: AccountRecord, uris: Uris) -> tuple[str, str]:
+    """(avatar URL, header URL) of an account; the default images where it has none."""
+    if account.is_local:
+        avatar = uris.media(account.avatar_file) if account.avatar_file else None
+        header = uris.media(account.header_file) if account.header_file else None
+    else:
+        avatar, header = account.avatar_remote_url, account.header_remote_url
+    return (
+        avatar or f"{uris.base_url}{DEFAULT_AVATAR_PATH}",
+        header or f"{uris.base_url}{DEFAULT_HEADER_PATH}",
+    )
+
+
+# ----- media ---------------------------------------------------------------------------------
+
+
+def _dimensions(width: int, height: int) -> dict[str, Any]:
+    return {"width": width, "height": height, "size": f"{width}x{height}", "aspect": width / height}
+
+
+def media_entity(media: MediaRecord, uris: Uris) -> dict[str, Any]:
+    """Mastodon's MediaAttachment. A remote attachment is not copied here: its `url` and
+    `preview_url` are its origin's URL, which `remote_url` repeats (as GoToSocial shows
+    media it has not cached)."""
+    meta: dict[str, Any] = {}
+    if media.width and media.height:
+        meta["original"] = _dimensions(media.width, media.height)
+    if media.is_local:
+        assert media.file_name is not None
+        url = uris.media(media.file_name)
+        preview = uris.media(media.preview_name) if media.preview_name else url
+        if media.preview_width and media.preview_height:
+            meta["small"] = _dimensions(media.preview_width, media.preview_height)
+    else:
+        url = preview = media.remote_url or ""
+        if "original" in meta:
+            meta["small"] = meta["original"]  # the preview is the original
+    if media.focus is not None:
+        meta["focus"] = {"x": media.focus[0], "y": media.focus[1]}
+    return {
+        "id": str(media.id),
+        "type": media.type,
+        "url": url,
+        "preview_url": preview,
+        "remote_url": media.remote_url,
+        "preview_remote_url": None,
+        "text_url": url if media.is_local else None,
+        "meta": meta,
+        "description": media.description or None,
+        "blurhash": media.blurhash,
+    }
 
 
 async def credential_account_entity(
@@ -160,11 +211,12 @@ async def relationship_entity(
     relation = await api_queries.relation(conn, account_id, target_id, now)
     following = relation.following == "accepted"
     requested = relation.following == "pending"
+    notify, show_reblogs = await follows.options(conn, account_id, target_id)
     return {
         "id": str(target_id),
         "following": following,
-        "showing_reblogs": following or requested,
-        "notifying": False,
+        "showing_reblogs": (following or requested) and show_reblogs,
+        "notifying": (following or requested) and notify,
         "languages": None,
         "followed_by": relation.followed_by == "accepted",
         "blocking": relation.blocking,
@@ -189,13 +241,16 @@ async def status_entity(
     viewer_account_id: int | None,
     uris: Uris,
     local_domain: str,
+    filters: FilterView | None = None,
 ) -> dict[str, Any]:
     """Mastodon's Status. A boost carries its original in `reblog`; the viewer's state
     (`favourited`, `reblogged`, `muted`, `bookmarked`, `filtered`, and `pinned` on their own
-    posts) is there only when there is a viewer. Callers check visibility first."""
+    posts) is there only when there is a viewer. `filters`, the viewer's filters loaded once
+    per request, fill `filtered` (without them it is empty). Callers check visibility first."""
     author = await accounts.get_by_id(conn, status.account_id)
     assert author is not None, status.account_id
     reblog: dict[str, Any] | None = None
+    original: StatusRecord | None = None
     if status.reblog_of_id is not None:
         original = await statuses.get_by_id(conn, status.reblog_of_id)
         if original is not None and original.deleted_at is None:
@@ -205,6 +260,7 @@ async def status_entity(
                 viewer_account_id=viewer_account_id,
                 uris=uris,
                 local_domain=local_domain,
+                filters=filters,
             )
     entity: dict[str, Any] = {
         "id": str(status.id),
@@ -238,17 +294,20 @@ async def status_entity(
             and status.reblog_of_id is None
             and status.visibility in ("public", "unlisted", "private")
         ):
-            entity["pinned"] = False
+            entity["pinned"] = await pins.is_pinned(conn, viewer_account_id, status.id)
     entity["content"] = status.content
     if viewer_account_id is not None:
-        entity["filtered"] = []
+        entity["filtered"] = filters.results(status, original) if filters is not None else []
     entity["reblog"] = reblog
     if status.local:
         entity["application"] = (
             None if status.reblog_of_id is not None else {"name": "Watercooler", "website": None}
         )
     entity["account"] = await account_entity(conn, author, uris=uris, local_domain=local_domain)
-    entity["media_attachments"] = []
+    entity["media_attachments"] = [
+        media_entity(attachment, uris)
+        for attachment in await stored_media.for_status(conn, status.id)
+    ]
     mentions = []
     for account_id in await statuses.mentioned_account_ids(conn, status.id):
         mentioned = await accounts.get_by_id(conn, account_id)

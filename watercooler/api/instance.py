@@ -1,6 +1,6 @@
 """The instance as apps discover it, and the small per-user documents they read at start-up:
-instance v1 and v2, peers, weekly activity, custom emojis, preferences, filters,
-announcements, markers; and the default images the entities point at.
+instance v1 and v2, peers, weekly activity, custom emojis, preferences, announcements,
+markers; and the default images the entities point at. (Filters: watercooler.api.filters.)
 
 The two instance documents answer without a token, even on a closed instance: apps read them
 before anyone signs in, and refuse the server if they cannot (INTEROP.md).
@@ -142,12 +142,6 @@ async def preferences(request: Request) -> Response:
     )
 
 
-async def filters(request: Request) -> Response:
-    """Keyword filters (v1 and v2): none can be made yet, so the list is empty."""
-    await authenticate(request, services(request), "read:filters")
-    return FastJSONResponse([])
-
-
 async def announcements(request: Request) -> Response:
     await authenticate(request, services(request), "read")
     return FastJSONResponse([])
@@ -248,8 +242,6 @@ routes = [
     Route("/api/v1/instance/activity", activity),
     Route("/api/v1/custom_emojis", custom_emojis),
     Route("/api/v1/preferences", preferences),
-    Route("/api/v1/filters", filters),
-    Route("/api/v2/filters", filters),
     Route("/api/v1/announcements", announcements),
     Route("/api/v1/markers", get_markers, methods=["GET"]),
     Route("/api/v1/markers", save_markers, methods=["POST"]),

@@ -22,6 +22,8 @@ from watercooler.api.entities import account_entity, iso, status_entity
 from watercooler.api.forms import id_param
 from watercooler.api.pagination import int_param, page_params, paged_response
 from watercooler.auth import authenticate
+from watercooler.filters import FilterView
+from watercooler.filters import load as load_filters
 from watercooler.http import FastJSONResponse, services
 from watercooler.services import Services
 from watercooler.visibility import can_see
@@ -48,10 +50,15 @@ def _filter(request: Request) -> Filter:
 
 
 async def notification_entity(
-    conn: Connection, svc: Services, record: NotificationRecord
+    conn: Connection,
+    svc: Services,
+    record: NotificationRecord,
+    filters: FilterView | None = None,
 ) -> dict[str, Any] | None:
     """Mastodon's Notification, or None when its account or status is gone or hidden from the
-    reader. `status` is there only for the types that have one (a `null` crashes apps)."""
+    reader, or its status is hidden by one of the reader's `filters` (their `notifications`
+    filters, loaded once per request). `status` is there only for the types that have one
+    (a `null` crashes apps)."""
     sender = await accounts.get_by_id(conn, record.from_account_id)
     if sender is None:
         return None
@@ -69,12 +76,15 @@ async def notification_entity(
     status = await statuses.get_by_id(conn, record.status_id)
     if status is None or not await can_see(conn, status, record.account_id):
         return None
+    if filters is not None and await filters.hidden(conn, status):
+        return None
     entity["status"] = await status_entity(
         conn,
         status,
         viewer_account_id=record.account_id,
         uris=svc.uris,
         local_domain=svc.config.instance.domain,
+        filters=filters,
     )
     return entity
 
@@ -86,10 +96,11 @@ async def list_notifications(request: Request) -> Response:
     selection = _filter(request)
     async with svc.db.read() as conn:
         records = await store.page(conn, caller.account.id, page, selection, now=svc.clock())
+        view = await load_filters(conn, caller.account.id, now=svc.clock(), context="notifications")
         entities = [
             entity
             for record in records
-            if (entity := await notification_entity(conn, svc, record)) is not None
+            if (entity := await notification_entity(conn, svc, record, view)) is not None
         ]
     base = svc.config.instance.base_url
     return paged_response(request, base, entities, [r.id for r in records], page)
@@ -108,7 +119,8 @@ async def get_notification(request: Request) -> Response:
     notification_id = _path_id(request)
     async with svc.db.read() as conn:
         record = await store.get(conn, caller.account.id, notification_id, now=svc.clock())
-        entity = await notification_entity(conn, svc, record) if record else None
+        view = await load_filters(conn, caller.account.id, now=svc.clock(), context="notifications")
+        entity = await notification_entity(conn, svc, record, view) if record else None
     if entity is None:
         raise HTTPException(404, "Record not found")
     return FastJSONResponse(entity)

@@ -11,14 +11,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from outbox.publish import PublishError
+from outbox.publish import MediaDetails, PublishError
 from store import accounts, statuses, threads
 from store.records import StatusRecord
 from watercooler.api.entities import account_entity, status_entity
 from watercooler.api.entities import iso as entity_time
 from watercooler.api.forms import body_params, flag, id_param, text
 from watercooler.auth import Caller, authenticate, bearer_token
+from watercooler.filters import FilterView
+from watercooler.filters import load as load_filters
 from watercooler.http import FastJSONResponse, services
+from watercooler.media import MediaRejected, check_description, parse_focus
 from watercooler.services import Services
 from watercooler.visibility import can_see
 
@@ -39,15 +42,52 @@ async def _visible_status(svc: Services, status_id: str, viewer: int | None) -> 
     return status
 
 
-async def _entity(svc: Services, status: StatusRecord, viewer: int | None) -> dict[str, Any]:
+async def _entity(
+    svc: Services, status: StatusRecord, viewer: int | None, *, filtered: bool = False
+) -> dict[str, Any]:
+    """`filtered`: fill the status's `filtered` with the viewer's filters (every context)."""
     async with svc.db.read() as conn:
+        view = await load_filters(conn, viewer, now=svc.clock(), context=None) if filtered else None
         return await status_entity(
             conn,
             status,
             viewer_account_id=viewer,
             uris=svc.uris,
             local_domain=svc.config.instance.domain,
+            filters=view,
         )
+
+
+def _media_ids(value: Any) -> list[int]:
+    """`media_ids[]` (a form list, a JSON list, or one id): the uploads to attach, in order."""
+    if value in (None, ""):
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [parsed for v in values if (parsed := id_param(v, "media_ids")) is not None]
+
+
+def _media_attributes(value: Any) -> dict[int, MediaDetails]:
+    """An edit's `media_attributes`: `[{id, description, focus}]` (or `{"0": {...}}`), new alt
+    text and focal points for the post's attachments."""
+    if value in (None, ""):
+        return {}
+    entries = list(value.values()) if isinstance(value, dict) else value
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise HTTPException(422, "Validation failed: media_attributes is a list of objects")
+    found: dict[int, MediaDetails] = {}
+    for entry in entries:
+        media_id = id_param(entry.get("id"), "media_attributes id")
+        if media_id is None:
+            continue
+        try:
+            description = entry.get("description")
+            found[media_id] = MediaDetails(
+                description=None if description is None else check_description(description),
+                focus=parse_focus(entry.get("focus")),
+            )
+        except MediaRejected as error:
+            raise HTTPException(error.status, error.message) from error
+    return found
 
 
 def _json(value: Any) -> Response:
@@ -65,8 +105,6 @@ async def create_status(request: Request) -> Response:
             done = await statuses.get_by_id(conn, earlier) if earlier else None
         if done is not None:
             return _json(await _entity(svc, done, caller.account.id))
-    if params.get("media_ids"):
-        raise HTTPException(422, "Validation failed: media attachments are not supported yet")
     visibility = params.get("visibility") or "public"
     if visibility not in VISIBILITIES:
         raise HTTPException(422, f"Validation failed: visibility {visibility!r} is not valid")
@@ -83,6 +121,7 @@ async def create_status(request: Request) -> Response:
             sensitive=flag(params.get("sensitive")),
             in_reply_to=parent,
             language=params.get("language") or None,
+            media_ids=_media_ids(params.get("media_ids")),
         )
     except PublishError as error:
         raise HTTPException(422, f"Validation failed: {error}") from error
@@ -99,7 +138,7 @@ async def get_status(request: Request) -> Response:
     caller = await _optional_caller(request, svc, "read:statuses")
     viewer = caller.account.id if caller else None
     status = await _visible_status(svc, request.path_params["id"], viewer)
-    return _json(await _entity(svc, status, viewer))
+    return _json(await _entity(svc, status, viewer, filtered=True))
 
 
 async def _own(request: Request, scope: str) -> tuple[Services, Caller, StatusRecord]:
@@ -130,6 +169,8 @@ async def edit_status(request: Request) -> Response:
             if "spoiler_text" in params
             else None,
             sensitive=flag(params.get("sensitive")) if "sensitive" in params else None,
+            media_ids=_media_ids(params.get("media_ids")) if "media_ids" in params else None,
+            media_attributes=_media_attributes(params.get("media_attributes")),
         )
     except PublishError as error:
         raise HTTPException(422, f"Validation failed: {error}") from error
@@ -152,12 +193,13 @@ async def status_context(request: Request) -> Response:
     ancestors: list[StatusRecord] = []
     descendants: list[StatusRecord] = []
     async with svc.db.read() as conn:
+        view = await load_filters(conn, viewer, now=svc.clock(), context="thread")
         current = status
         while current.in_reply_to_id is not None and len(ancestors) < MAX_ANCESTORS:
             parent = await statuses.get_by_id(conn, current.in_reply_to_id)
             if parent is None:
                 break
-            if await can_see(conn, parent, viewer):
+            if await can_see(conn, parent, viewer) and not await view.hidden(conn, parent):
                 ancestors.append(parent)
             current = parent
         frontier = [status.id]
@@ -167,19 +209,24 @@ async def status_context(request: Request) -> Response:
             for reply_id, _ in found:
                 reply = await statuses.get_by_id(conn, reply_id)
                 if reply is not None and await can_see(conn, reply, viewer):
-                    descendants.append(reply)
-                    frontier.append(reply_id)
+                    if not await view.hidden(conn, reply):
+                        descendants.append(reply)
+                    frontier.append(reply_id)  # replies to a hidden post still show
         ancestors.reverse()
         descendants.sort(key=lambda s: s.id)
         entity = {
-            "ancestors": [await _entity_in(conn, svc, s, viewer) for s in ancestors],
-            "descendants": [await _entity_in(conn, svc, s, viewer) for s in descendants],
+            "ancestors": [await _entity_in(conn, svc, s, viewer, view) for s in ancestors],
+            "descendants": [await _entity_in(conn, svc, s, viewer, view) for s in descendants],
         }
     return _json(entity)
 
 
 async def _entity_in(
-    conn: Any, svc: Services, status: StatusRecord, viewer: int | None
+    conn: Any,
+    svc: Services,
+    status: StatusRecord,
+    viewer: int | None,
+    filters: FilterView | None = None,
 ) -> dict[str, Any]:
     return await status_entity(
         conn,
@@ -187,6 +234,7 @@ async def _entity_in(
         viewer_account_id=viewer,
         uris=svc.uris,
         local_domain=svc.config.instance.domain,
+        filters=filters,
     )
 
 

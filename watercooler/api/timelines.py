@@ -16,6 +16,7 @@ from watercooler.api.entities import status_entity
 from watercooler.api.forms import flag
 from watercooler.api.pagination import page_params, paged_response
 from watercooler.auth import authenticate
+from watercooler.filters import load as load_filters
 from watercooler.http import services
 from watercooler.services import Services
 from watercooler.visibility import can_see
@@ -23,13 +24,18 @@ from watercooler.visibility import can_see
 
 async def _answer(
     request: Request, svc: Services, ids: Sequence[int], page: Page, viewer: int | None,
-    *, paged_ids: Sequence[int] | None = None,
+    *, paged_ids: Sequence[int] | None = None, context: str | None = None,
 ) -> Response:  # fmt: skip
+    """`context` is the filter context (home, public...): the viewer's filters of it mark
+    statuses `filtered`, and its `hide` filters leave statuses out."""
     entities = []
     async with svc.db.read() as conn:
+        view = await load_filters(conn, viewer, now=svc.clock(), context=context)
         for status_id in ids:
             status = await statuses.get_by_id(conn, status_id)
             if status is None or not await can_see(conn, status, viewer):
+                continue
+            if await view.hidden(conn, status):
                 continue
             entities.append(
                 await status_entity(
@@ -38,6 +44,7 @@ async def _answer(
                     viewer_account_id=viewer,
                     uris=svc.uris,
                     local_domain=svc.config.instance.domain,
+                    filters=view,
                 )
             )
     base = svc.config.instance.base_url
@@ -46,13 +53,17 @@ async def _answer(
     )
 
 
+answer_statuses = _answer
+"""A page of statuses as the viewer may see them, with its `Link` (the list timeline's too)."""
+
+
 async def home(request: Request) -> Response:
     svc = services(request)
     caller = await authenticate(request, svc, "read:statuses")
     page = page_params(request)
     async with svc.db.read() as conn:
         ids = await api_timelines.home(conn, caller.account.id, page, now=db_time(svc.clock()))
-    return await _answer(request, svc, ids, page, caller.account.id)
+    return await _answer(request, svc, ids, page, caller.account.id, context="home")
 
 
 def _locality(request: Request) -> bool | None:
@@ -71,7 +82,7 @@ async def public(request: Request) -> Response:
     page = page_params(request)
     async with svc.db.read() as conn:
         ids = await api_timelines.public(conn, page, local=_locality(request))
-    return await _answer(request, svc, ids, page, caller.account.id)
+    return await _answer(request, svc, ids, page, caller.account.id, context="public")
 
 
 async def tag(request: Request) -> Response:
@@ -81,7 +92,7 @@ async def tag(request: Request) -> Response:
     name = request.path_params["hashtag"].lstrip("#")
     async with svc.db.read() as conn:
         ids = await api_timelines.tag(conn, name, page, local=_locality(request))
-    return await _answer(request, svc, ids, page, caller.account.id)
+    return await _answer(request, svc, ids, page, caller.account.id, context="public")
 
 
 async def _kept(request: Request, *, bookmarks: bool) -> Response:

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from outbox.actors import actor_document, minimal_actor_document, note_html
+from store import api_queries
 from store.records import AccountRecord, KeyRecord
 from watercooler.http import activity_json, services, wants_activity_json
 from watercooler.local import instance_actor, local_actor
@@ -28,7 +29,9 @@ async def _actor_response(request: Request, account: AccountRecord, key: KeyReco
         if "signature" not in request.headers and "signature-input" not in request.headers:
             return activity_json(minimal_actor_document(account, key, svc.uris))
         await verify_signed(request, svc)
-    return activity_json(actor_document(account, key, svc.uris))
+    async with svc.db.read() as conn:
+        fields = await api_queries.profile_fields(conn, account.id)
+    return activity_json(actor_document(account, key, svc.uris, fields=fields))
 
 
 async def user_actor(request: Request) -> Response:

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from federation import activities
-from store import accounts, follows, statuses
+from store import accounts, follows, pins, statuses
 from store.errors import NotFound
 from store.records import AccountRecord, StatusRecord
 from watercooler.http import Gone, activity_json, services, wants_activity_json
@@ -195,15 +195,34 @@ async def following_collection(request: Request) -> Response:
 
 
 async def featured_collection(request: Request) -> Response:
+    """The pinned posts, latest pin first, as Mastodon serves them: one page of embedded
+    Notes. Visibility as for the posts themselves: unsigned, public and unlisted ones only;
+    a signed follower also sees followers-only pins."""
     svc = services(request)
     account, _ = await local_actor(svc, request.path_params["username"])
+    viewer = await _viewer(request, svc, required=svc.config.federation.authorized_fetch)
     base = account.featured_url or svc.uris.featured(account.username)
+    async with svc.db.read() as conn:
+        ids = await pins.pinned_ids(
+            conn, account.id, visibilities=("public", "unlisted", "private")
+        )
+        shown = []
+        for status_id in ids:
+            status = await statuses.get_by_id(conn, status_id)
+            if status is not None and await can_see(conn, status, viewer):
+                shown.append(status)
+    items = []
+    context: Any = AS
+    for status in shown:
+        note = await svc.publisher.note_json(status)
+        context = note.get("@context", context)  # the items' terms (sensitive, Hashtag...)
+        items.append({key: value for key, value in note.items() if key != "@context"})
     document = {
-        "@context": AS,
+        "@context": context,
         "id": base,
         "type": "OrderedCollection",
-        "totalItems": 0,
-        "orderedItems": [],
+        "totalItems": len(items),
+        "orderedItems": items,
     }
     return activity_json(document)
 
