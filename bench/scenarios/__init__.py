@@ -1,0 +1,76 @@
+"""Scenarios: each measures Watercooler against its ceiling in interleaved rounds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.stats import Spread
+from bench.wrk import Load
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Scale of a run: `--quick` shortens rounds, never drops a scenario."""
+
+    quick: bool
+    rounds: int
+    seconds: float
+    connections: int
+    work: Path
+
+    @property
+    def label(self) -> str:
+        return "quick" if self.quick else "full"
+
+
+@dataclass
+class Pair:
+    """One round: the target's load and the ceiling's, measured back to back."""
+
+    target: Load
+    ceiling: Load
+
+    @property
+    def ratio(self) -> float:
+        return self.target.rate / self.ceiling.rate if self.ceiling.rate else 0.0
+
+
+@dataclass
+class Result:
+    scenario: str
+    title: str
+    goal: str
+    rounds: list[Pair] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    met: bool | None = None
+
+    def ratio(self) -> Spread:
+        return Spread.of([pair.ratio for pair in self.rounds])
+
+    def as_dict(self) -> dict[str, Any]:
+        targets = [pair.target for pair in self.rounds]
+        ceilings = [pair.ceiling for pair in self.rounds]
+        return {
+            "scenario": self.scenario,
+            "title": self.title,
+            "goal": self.goal,
+            "met": self.met,
+            "ratio": round(self.ratio().median, 3),
+            "ratio_rounds": self.ratio().as_dict(),
+            "figure_rps": Spread.of([t.rate for t in targets]).as_dict(1),
+            "ceiling_rps": Spread.of([c.rate for c in ceilings]).as_dict(1),
+            "p50_ms": Spread.of([t.p50_ms for t in targets]).as_dict(),
+            "p99_ms": Spread.of([t.p99_ms for t in targets]).as_dict(),
+            "ceiling_p50_ms": Spread.of([c.p50_ms for c in ceilings]).as_dict(),
+            "ceiling_p99_ms": Spread.of([c.p99_ms for c in ceilings]).as_dict(),
+            "errors": sum(t.errors + t.unexpected + t.timeouts for t in targets),
+            "ceiling_errors": sum(c.errors + c.unexpected + c.timeouts for c in ceilings),
+            "requests": sum(t.requests for t in targets),
+            **self.extra,
+        }
+
+
+Scenario = Callable[[Settings], list[Result]]
