@@ -241,10 +241,12 @@ class Publisher:
         language: str | None = None,
         recipients: Sequence[AccountRecord] = (),
         media_ids: Sequence[int] = (),
+        application_id: int | None = None,
     ) -> StatusRecord:
         """Publish a post. `recipients` are addressed like mentions without being named in
         the text (a C2S client's `to`). `media_ids`: the author's uploads to attach, in
-        order; with media the text may be empty."""
+        order; with media the text may be empty. `application_id`: the OAuth app it was
+        posted with, shown to readers as Mastodon shows it."""
         if visibility not in ("public", "unlisted", "private", "direct"):
             raise PublishError(f"unknown visibility {visibility!r}")
         attach = _media_ids(media_ids)
@@ -290,6 +292,7 @@ class Publisher:
             spoiler_text=spoiler_text,
             sensitive=sensitive or bool(spoiler_text),
             language=language,
+            application_id=application_id,
         )
         async with self.db.transaction() as conn:
             status = await statuses.insert(conn, status_id, new, now)

@@ -110,6 +110,7 @@ class StatusRecord:
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    application_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

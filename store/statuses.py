@@ -36,6 +36,7 @@ class NewStatus:
     spoiler_text: str = ""
     sensitive: bool = False
     language: str | None = None
+    application_id: int | None = None
 
 
 def _record(row: aiosqlite.Row) -> StatusRecord:

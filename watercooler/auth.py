@@ -26,6 +26,7 @@ class Caller:
     user: UserRecord
     account: AccountRecord
     scopes: tuple[str, ...]
+    application_id: int | None = None
 
     def allows(self, scope: str) -> bool:
         """Mastodon's scope hierarchy: `write:statuses` is allowed by itself or by `write`,
@@ -59,7 +60,9 @@ async def authenticate(request: Request, services: Services, scope: str) -> Call
         account = await accounts.get_by_id(conn, user.account_id) if user else None
     if record is None or user is None or account is None:
         raise HTTPException(401, "The access token is invalid")
-    caller = Caller(user=user, account=account, scopes=record.scopes)
+    caller = Caller(
+        user=user, account=account, scopes=record.scopes, application_id=record.application_id
+    )
     if not caller.allows(scope):
         raise HTTPException(403, "This action is outside the authorized scopes")
     return caller

@@ -157,6 +157,8 @@ def test_whoami_post_and_read_the_timelines(alice: Toot) -> None:
     assert on_server["id"] == posted["id"]
     assert on_server["account"]["username"] == "alice"
     assert "Hello from toot" in on_server["content"]
+    # Mastodon names the app a post came from; toot registered itself under its own name.
+    assert on_server["application"]["name"].startswith("toot")
 
     home = alice.json("timelines", "home", "--no-pager")
     assert posted["id"] in [status["id"] for status in home]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 
-from store import accounts, statuses
+from store import accounts, oauth, statuses
 from store.accounts import NewAccount
 from store.statuses import NewStatus
 from watercooler import __version__
@@ -153,11 +153,10 @@ async def test_status_entity_without_and_with_a_viewer(instance: Instance) -> No
             conn, boost, viewer_account_id=carol.account.id, uris=svc.uris, local_domain="a.test"
         )
 
-    assert set(anonymous) == STATUS_KEYS | {"application"}
+    assert set(anonymous) == STATUS_KEYS  # posted without an app: no `application`
     assert anonymous["id"] == str(post.id) and TIME.match(anonymous["created_at"])
     assert anonymous["visibility"] == "public" and anonymous["language"] == "en"
     assert anonymous["url"] == f"http://a.test/@alice/{post.id}"
-    assert anonymous["application"] == {"name": "Watercooler", "website": None}
     assert anonymous["mentions"] == [
         {"id": str(carol.account.id), "username": "carol", "url": "http://a.test/@carol",
          "acct": "carol"}
@@ -168,9 +167,9 @@ async def test_status_entity_without_and_with_a_viewer(instance: Instance) -> No
     assert anonymous["reblog"] is None and anonymous["edited_at"] is None
     assert set(anonymous["account"]) == LOCAL_ACCOUNT_KEYS
 
-    assert set(as_author) == STATUS_KEYS | {"application"} | VIEWER_KEYS | {"pinned"}
+    assert set(as_author) == STATUS_KEYS | VIEWER_KEYS | {"pinned"}
     assert as_author["favourited"] is False and as_author["pinned"] is False
-    assert set(as_carol) == STATUS_KEYS | {"application"} | VIEWER_KEYS
+    assert set(as_carol) == STATUS_KEYS | VIEWER_KEYS
     assert as_carol["favourited"] is True and as_carol["reblogged"] is True
     assert as_carol["filtered"] == [] and as_carol["bookmarked"] is False
 
@@ -180,8 +179,31 @@ async def test_status_entity_without_and_with_a_viewer(instance: Instance) -> No
     assert boost_entity["id"] == str(boost.id)
     assert boost_entity["reblog"]["id"] == str(post.id)
     assert boost_entity["reblog"]["reblogged"] is True
-    assert boost_entity["application"] is None and boost_entity["content"] == ""
+    assert "application" not in boost_entity and boost_entity["content"] == ""
     assert boost_entity["account"]["username"] == "carol"
+
+
+async def test_a_status_names_the_application_it_was_posted_with(instance: Instance) -> None:
+    svc, _ = instance
+    alice = await create_user(svc.db, svc.uris, "alice", now=datetime.now(UTC), password="x" * 8)
+    async with svc.db.transaction() as conn:
+        app = await oauth.insert_application(
+            conn,
+            svc.db.new_id(),
+            name="Tusky",
+            website="https://tusky.app",
+            redirect_uris=("oauth2redirect://com.keylesspalace.tusky/",),
+            scopes=("read", "write"),
+            client_id="client",
+            client_secret_hash="hash",
+            now=datetime.now(UTC),
+        )
+    post = await svc.publisher.post(alice.account, "from my phone", application_id=app.id)
+    async with svc.db.read() as conn:
+        entity = await status_entity(
+            conn, post, viewer_account_id=None, uris=svc.uris, local_domain="a.test"
+        )
+    assert entity["application"] == {"name": "Tusky", "website": "https://tusky.app"}
 
 
 async def test_remote_status_has_no_application(instance: Instance) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from federation.uris import Uris
 from outbox.actors import field_html, note_html
 from outbox.publish import MAX_MEDIA_ATTACHMENTS
-from store import accounts, api_queries, follows, pins, reactions, statuses, threads
+from store import accounts, api_queries, follows, oauth, pins, reactions, statuses, threads
 from store import media as stored_media
 from store.api_queries import Marker
 from store.db import Connection
@@ -299,10 +299,12 @@ async def status_entity(
     if viewer_account_id is not None:
         entity["filtered"] = filters.results(status, original) if filters is not None else []
     entity["reblog"] = reblog
-    if status.local:
-        entity["application"] = (
-            None if status.reblog_of_id is not None else {"name": "Watercooler", "website": None}
-        )
+    if status.application_id is not None:
+        # Mastodon names the app a post was made with (users disclose it by default);
+        # posts made without one (CLI tokens, C2S) and remote posts carry no key.
+        application = await oauth.get_application(conn, status.application_id)
+        if application is not None:
+            entity["application"] = {"name": application.name, "website": application.website}
     entity["account"] = await account_entity(conn, author, uris=uris, local_domain=local_domain)
     entity["media_attachments"] = [
         media_entity(attachment, uris)

@@ -122,6 +122,7 @@ async def create_status(request: Request) -> Response:
             in_reply_to=parent,
             language=params.get("language") or None,
             media_ids=_media_ids(params.get("media_ids")),
+            application_id=caller.application_id,
         )
     except PublishError as error:
         raise HTTPException(422, f"Validation failed: {error}") from error
