@@ -80,9 +80,10 @@ class Rig:
     async def api_client(
         self, domain: str, name: str, scopes: str = "read write follow"
     ) -> httpx.AsyncClient:
-        """A new user `name` on `domain` and a client calling the API with their token."""
-        await self.user(domain, name)
+        """A client calling `domain`'s API as `name` (created if new) with a token of `scopes`."""
         svc = self.services(domain)
+        if await self.account(domain, svc.uris.actor(name)) is None:
+            await self.user(domain, name)
         token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
         return httpx.AsyncClient(
             transport=self.router,

@@ -506,13 +506,6 @@ async def test_mute_and_unmute(site: Site) -> None:
 # ----- across instances --------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def rig(make_config: MakeConfig) -> AsyncIterator[Rig]:
-    configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=("a.test",))]
-    async with Rig(configs) as rig:
-        yield rig
-
-
 async def rig_site(rig: Rig, domain: str, name: str) -> Site:
     svc = rig.services(domain)
     return await make_site(svc, rig.client(domain), (name,))

@@ -5,43 +5,17 @@ a third party never seeing any of it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
 from store import conversations as store_conversations
 from store import statuses
-from tests.conftest import MakeConfig
 from tests.rig import Rig
-from watercooler.accounts import create_token
 from watercooler.api.conversations import conversation_entity_for_status
 
 CONVERSATION_KEYS = ["id", "unread", "accounts", "last_status"]
-
-
-@pytest.fixture
-async def rig(make_config: MakeConfig) -> AsyncIterator[Rig]:
-    configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=("a.test",))]
-    async with Rig(configs) as rig:
-        yield rig
-
-
-async def api(
-    rig: Rig, domain: str, name: str, scopes: str = "read write follow"
-) -> httpx.AsyncClient:
-    """A client of `domain` for `name` (made if new) with a token of `scopes`."""
-    svc = rig.services(domain)
-    if await rig.account(domain, svc.uris.actor(name)) is None:
-        await rig.user(domain, name)
-    token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
-    return httpx.AsyncClient(
-        transport=rig.router,
-        base_url=f"http://{domain}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 async def dm(client: httpx.AsyncClient, text: str, **fields: Any) -> dict[str, Any]:
@@ -63,9 +37,9 @@ def accts(conversation: dict[str, Any]) -> list[str]:
 
 
 async def test_a_direct_message_between_two_local_users(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, bob, carol:
         # Given alice writes to bob alone
         first = await dm(alice, "@bob lunch at noon?")
@@ -102,9 +76,9 @@ async def test_a_direct_message_between_two_local_users(rig: Rig) -> None:
 
 
 async def test_participants_and_notes_to_oneself(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, bob, carol:
         group = await dm(alice, "@bob @carol planning")
         [bobs] = await conversations(bob)
@@ -122,8 +96,8 @@ async def test_participants_and_notes_to_oneself(rig: Rig) -> None:
 
 
 async def test_deleting_statuses_and_conversations(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
     async with alice, bob:
         first = await dm(alice, "@bob one")
         second = await dm(bob, "@alice two", in_reply_to_id=first["id"])
@@ -152,9 +126,9 @@ async def test_deleting_statuses_and_conversations(rig: Rig) -> None:
 
 
 async def test_others_conversations_are_not_found(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    mallory = await api(rig, "a.test", "mallory")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    mallory = await rig.api_client("a.test", "mallory")
     async with alice, bob, mallory:
         await dm(alice, "@bob private")
         [bobs] = await conversations(bob)
@@ -169,11 +143,11 @@ async def test_others_conversations_are_not_found(rig: Rig) -> None:
 
 
 async def test_paging_by_last_status(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         last_ids = []
         for name in ("p1", "p2", "p3"):
-            other = await api(rig, "a.test", name)
+            other = await rig.api_client("a.test", name)
             async with other:
                 pass
             last_ids.append((await dm(alice, f"@{name} hello"))["id"])
@@ -201,9 +175,9 @@ async def test_paging_by_last_status(rig: Rig) -> None:
 
 
 async def test_scopes(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob", scopes="read:lists write:statuses")
-    reader = await api(rig, "a.test", "bob", scopes="read:statuses")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob", scopes="read:lists write:statuses")
+    reader = await rig.api_client("a.test", "bob", scopes="read:statuses")
     async with alice, bob, reader:
         await dm(alice, "@bob hi")
         assert (await bob.get("/api/v1/conversations")).status_code == 403
@@ -219,8 +193,8 @@ async def test_scopes(rig: Rig) -> None:
 
 
 async def test_blocked_senders_start_no_conversation(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
     async with alice, bob:
         alice_id = (await alice.get("/api/v1/accounts/verify_credentials")).json()["id"]
         assert (await bob.post(f"/api/v1/accounts/{alice_id}/block")).status_code == 200
@@ -230,9 +204,9 @@ async def test_blocked_senders_start_no_conversation(rig: Rig) -> None:
 
 
 async def test_across_instances(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
-    carol = await api(rig, "b.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
+    carol = await rig.api_client("b.test", "carol")
     async with alice, bob, carol:
         # Given alice on a.test writes to bob on b.test
         first = await dm(alice, "@bob@b.test the numbers for Q3?")
@@ -272,9 +246,9 @@ async def test_across_instances(rig: Rig) -> None:
 
 
 async def test_conversation_entity_for_status(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, bob, carol:
         sent = await dm(alice, "@bob for the direct stream")
         [bobs] = await conversations(bob)

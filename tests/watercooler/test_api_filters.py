@@ -8,7 +8,7 @@ notifications, threads and profiles; keywords match like Mastodon's (case-insens
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,27 +26,6 @@ from watercooler.filters import FilterView, keyword_pattern, searchable_text, vi
 
 FILTER_KEYS = ["id", "title", "context", "expires_at", "filter_action", "keywords", "statuses"]
 V1_KEYS = ["id", "phrase", "context", "whole_word", "expires_at", "irreversible"]
-
-
-@pytest.fixture
-async def rig(make_config: MakeConfig) -> AsyncIterator[Rig]:
-    configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=("a.test",))]
-    async with Rig(configs) as rig:
-        yield rig
-
-
-async def api(
-    rig: Rig, domain: str, name: str, scopes: str = "read write follow"
-) -> httpx.AsyncClient:
-    svc = rig.services(domain)
-    if await rig.account(domain, svc.uris.actor(name)) is None:
-        await rig.user(domain, name)
-    token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
-    return httpx.AsyncClient(
-        transport=rig.router,
-        base_url=f"http://{domain}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 async def ok(request: Awaitable[httpx.Response]) -> Any:
@@ -88,8 +67,8 @@ def ids(statuses: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_v2_filters_crud_with_keywords_attributes(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
     async with alice, bob:
         assert await ok(alice.get("/api/v2/filters")) == []
 
@@ -175,7 +154,7 @@ async def test_v2_filters_crud_with_keywords_attributes(rig: Rig) -> None:
     ],
 )
 async def test_invalid_filters_are_refused(rig: Rig, body: dict[str, Any], message: str) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         response = await alice.post("/api/v2/filters", json=body)
         assert response.status_code == 422
@@ -185,9 +164,9 @@ async def test_invalid_filters_are_refused(rig: Rig, body: dict[str, Any], messa
 
 
 async def test_filters_need_their_scopes(rig: Rig) -> None:
-    reader = await api(rig, "a.test", "alice", "read:filters")
-    writer = await api(rig, "a.test", "alice", "write:filters")
-    other = await api(rig, "a.test", "alice", "read:statuses write:statuses")
+    reader = await rig.api_client("a.test", "alice", "read:filters")
+    writer = await rig.api_client("a.test", "alice", "write:filters")
+    other = await rig.api_client("a.test", "alice", "read:statuses write:statuses")
     async with reader, writer, other:
         body = {"title": "x", "context": ["home"]}
         assert (await reader.post("/api/v2/filters", json=body)).status_code == 403
@@ -198,8 +177,8 @@ async def test_filters_need_their_scopes(rig: Rig) -> None:
 
 
 async def test_keyword_and_status_endpoints(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
     async with alice, bob:
         made = await new_filter(alice, "Noise", ["home"])
         base = f"/api/v2/filters/{made['id']}"
@@ -236,7 +215,7 @@ async def test_keyword_and_status_endpoints(rig: Rig) -> None:
 
 
 async def test_v1_filters_are_one_keyword_each(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         form = [("phrase", "election"), ("context[]", "home"), ("irreversible", "true")]
         v1 = await ok(alice.post("/api/v1/filters", **encoded(form)))
@@ -333,8 +312,8 @@ def test_remote_html_and_spoiler_text_are_searched() -> None:
 
 
 async def test_warn_marks_statuses_filtered_in_the_filter_conids(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
     async with alice, bob:
         alice_id = (await ok(alice.get("/api/v1/accounts/verify_credentials")))["id"]
         await ok(bob.post(f"/api/v1/accounts/{alice_id}/follow"))
@@ -367,7 +346,7 @@ async def test_warn_marks_statuses_filtered_in_the_filter_conids(rig: Rig) -> No
         assert (await ok(alice.get("/api/v1/timelines/home")))[0]["filtered"] == []
 
         # A boost of the post is filtered as the post, inside and out
-        carol = await api(rig, "a.test", "carol")
+        carol = await rig.api_client("a.test", "carol")
         async with carol:
             carol_id = (await ok(carol.get("/api/v1/accounts/verify_credentials")))["id"]
             await ok(bob.post(f"/api/v1/accounts/{carol_id}/follow"))
@@ -381,8 +360,8 @@ async def test_warn_marks_statuses_filtered_in_the_filter_conids(rig: Rig) -> No
 async def test_hide_removes_statuses_from_home_notifications_threads_and_profiles(
     rig: Rig,
 ) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
     async with alice, bob:
         alice_id = (await ok(alice.get("/api/v1/accounts/verify_credentials")))["id"]
         await ok(bob.post(f"/api/v1/accounts/{alice_id}/follow"))
@@ -416,8 +395,8 @@ async def test_hide_removes_statuses_from_home_notifications_threads_and_profile
 
 
 async def test_status_filters_hide_the_status_and_its_boosts_in_public_and_tags(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
     async with alice, bob:
         noisy = await post(alice, "the #launch is today")
         other = await post(alice, "another #launch note")

@@ -5,52 +5,20 @@ other people's lists answering 404."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import MakeConfig
 from tests.rig import Rig
-from watercooler.accounts import create_token
-
-
-@pytest.fixture
-async def rig(make_config: MakeConfig) -> AsyncIterator[Rig]:
-    configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=("a.test",))]
-    async with Rig(configs) as rig:
-        yield rig
-
-
-async def api(
-    rig: Rig, domain: str, name: str, scopes: str = "read write follow"
-) -> httpx.AsyncClient:
-    """A client of `domain` for `name` (made if new) with a token of `scopes`."""
-    svc = rig.services(domain)
-    if await rig.account(domain, svc.uris.actor(name)) is None:
-        await rig.user(domain, name)
-    token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
-    return httpx.AsyncClient(
-        transport=rig.router,
-        base_url=f"http://{domain}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
+from tests.watercooler.conftest import account_id
 
 
 async def me(client: httpx.AsyncClient) -> str:
     return str((await client.get("/api/v1/accounts/verify_credentials")).json()["id"])
 
 
-async def find(client: httpx.AsyncClient, handle: str) -> str:
-    found = await client.get("/api/v1/accounts/search", params={"q": handle, "resolve": "true"})
-    assert found.status_code == 200 and found.json(), found.text
-    return str(found.json()[0]["id"])
-
-
-async def follow(client: httpx.AsyncClient, account_id: str) -> None:
-    response = await client.post(f"/api/v1/accounts/{account_id}/follow")
+async def follow(client: httpx.AsyncClient, account: str) -> None:
+    response = await client.post(f"/api/v1/accounts/{account}/follow")
     assert response.status_code == 200, response.text
 
 
@@ -92,7 +60,7 @@ async def members(client: httpx.AsyncClient, list_id: str) -> list[str]:
 
 
 async def test_create_show_update_delete(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         made = await alice.post("/api/v1/lists", data={"title": "Project X"})
         assert made.status_code == 200, made.text
@@ -137,7 +105,7 @@ async def test_create_show_update_delete(rig: Rig) -> None:
 
 
 async def test_bad_input_is_refused(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         for body in ({}, {"title": "  "}, {"title": "x" * 300}):
             refused = await alice.post("/api/v1/lists", json=body)
@@ -162,8 +130,8 @@ async def test_bad_input_is_refused(rig: Rig) -> None:
 
 
 async def test_other_peoples_lists_are_not_found(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    mallory = await api(rig, "a.test", "mallory")
+    alice = await rig.api_client("a.test", "alice")
+    mallory = await rig.api_client("a.test", "mallory")
     async with alice, mallory:
         list_id = await make_list(alice, "Private")
         alice_id = await me(alice)
@@ -187,10 +155,10 @@ async def test_other_peoples_lists_are_not_found(rig: Rig) -> None:
 
 
 async def test_scopes(rig: Rig) -> None:
-    reader = await api(rig, "a.test", "alice", scopes="read:lists")
-    writer = await api(rig, "a.test", "alice", scopes="write:lists")
-    statuses_only = await api(rig, "a.test", "alice", scopes="read:statuses write:statuses")
-    broad = await api(rig, "a.test", "alice", scopes="read write")
+    reader = await rig.api_client("a.test", "alice", scopes="read:lists")
+    writer = await rig.api_client("a.test", "alice", scopes="write:lists")
+    statuses_only = await rig.api_client("a.test", "alice", scopes="read:statuses write:statuses")
+    broad = await rig.api_client("a.test", "alice", scopes="read write")
     async with reader, writer, statuses_only, broad:
         assert (await reader.post("/api/v1/lists", json={"title": "x"})).status_code == 403
         list_id = await make_list(writer)
@@ -209,9 +177,9 @@ async def test_scopes(rig: Rig) -> None:
 
 
 async def test_members_are_accounts_the_owner_follows(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, bob, carol:
         alice_id, bob_id, carol_id = await me(alice), await me(bob), await me(carol)
         list_id = await make_list(alice)
@@ -245,12 +213,12 @@ async def test_members_are_accounts_the_owner_follows(rig: Rig) -> None:
 
 
 async def test_members_page_by_account_id(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         list_id = await make_list(alice)
         ids = []
         for name in ("m1", "m2", "m3"):
-            client = await api(rig, "a.test", name)
+            client = await rig.api_client("a.test", name)
             async with client:
                 ids.append(await me(client))
             await follow(alice, ids[-1])
@@ -269,9 +237,9 @@ async def test_members_page_by_account_id(rig: Rig) -> None:
 
 
 async def test_unfollow_and_block_take_the_account_out_of_lists(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, bob, carol:
         bob_id, carol_id = await me(bob), await me(carol)
         await follow(alice, bob_id)
@@ -297,9 +265,9 @@ async def test_unfollow_and_block_take_the_account_out_of_lists(rig: Rig) -> Non
 
 
 async def test_list_timeline_pages_like_the_home_timeline(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, bob, carol:
         bob_id, carol_id = await me(bob), await me(carol)
         await follow(alice, bob_id)
@@ -339,15 +307,15 @@ async def test_list_timeline_pages_like_the_home_timeline(rig: Rig) -> None:
 
 
 async def test_replies_policy(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    erin = await api(rig, "a.test", "erin")
-    carol = await api(rig, "a.test", "carol")
-    dave = await api(rig, "a.test", "dave")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    erin = await rig.api_client("a.test", "erin")
+    carol = await rig.api_client("a.test", "carol")
+    dave = await rig.api_client("a.test", "dave")
     async with alice, bob, erin, carol, dave:
         bob_id, erin_id = await me(bob), await me(erin)
-        for account_id in (bob_id, erin_id, await me(carol)):
-            await follow(alice, account_id)
+        for account in (bob_id, erin_id, await me(carol)):
+            await follow(alice, account)
         list_id = await make_list(alice)
         assert (await add(alice, list_id, bob_id, erin_id)).status_code == 200
         alices, erins = await post(alice, "owner's post"), await post(erin, "erin's post")
@@ -373,9 +341,9 @@ async def test_replies_policy(rig: Rig) -> None:
 
 
 async def test_exclusive_lists_leave_the_home_timeline(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, bob, carol:
         bob_id = await me(bob)
         await follow(alice, bob_id)
@@ -392,11 +360,11 @@ async def test_exclusive_lists_leave_the_home_timeline(rig: Rig) -> None:
 
 
 async def test_members_on_another_instance(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
-    eve = await api(rig, "b.test", "eve")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
+    eve = await rig.api_client("b.test", "eve")
     async with alice, bob, eve:
-        bob_id = await find(alice, "@bob@b.test")
+        bob_id = await account_id(alice, "@bob@b.test")
         await follow(alice, bob_id)  # pending until b.test accepts: already allowed in a list
         list_id = await make_list(alice)
         assert (await add(alice, list_id, bob_id)).status_code == 200

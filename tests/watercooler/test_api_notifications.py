@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,7 @@ from store.records import InboxItemRecord
 from tests.conftest import MakeConfig
 from tests.live import free_port
 from tests.rig import Rig
+from tests.watercooler.conftest import account_id, post
 from watercooler.accounts import create_token, create_user
 from watercooler.app import create_app
 from watercooler.keyresolver import StoreKeyResolver
@@ -40,44 +41,10 @@ from watercooler.services import open_database
 NOTIFICATION_KEYS = ["id", "type", "created_at", "group_key", "account", "status"]
 
 
-@pytest.fixture
-async def rig(make_config: MakeConfig) -> AsyncIterator[Rig]:
-    configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=("a.test",))]
-    async with Rig(configs) as rig:
-        yield rig
-
-
-async def api(
-    rig: Rig, domain: str, name: str, scopes: str = "read write follow"
-) -> httpx.AsyncClient:
-    """A client of `domain` for `name` (made if new) with a token of `scopes`."""
-    svc = rig.services(domain)
-    if await rig.account(domain, svc.uris.actor(name)) is None:
-        await rig.user(domain, name)
-    token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
-    return httpx.AsyncClient(
-        transport=rig.router,
-        base_url=f"http://{domain}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-
-
-async def account_id(client: httpx.AsyncClient, handle: str) -> str:
-    found = await client.get("/api/v1/accounts/search", params={"q": handle, "resolve": "true"})
-    assert found.status_code == 200 and found.json(), found.text
-    return str(found.json()[0]["id"])
-
-
 async def notes(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
     response = await client.get("/api/v1/notifications", params=params)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-async def post(client: httpx.AsyncClient, text: str, **fields: Any) -> dict[str, Any]:
-    made = await client.post("/api/v1/statuses", json={"status": text, **fields})
-    assert made.status_code == 200, made.text
-    return made.json()  # type: ignore[no-any-return]
 
 
 def rows(rig: Rig, domain: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -130,8 +97,8 @@ async def handle_again(rig: Rig, domain: str) -> int:
 
 
 async def test_follow_mention_favourite_reblog_from_another_instance(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, bob:
         alice_at_b = await account_id(bob, "@alice@a.test")
         assert (await bob.post(f"/api/v1/accounts/{alice_at_b}/follow")).status_code == 200
@@ -174,8 +141,8 @@ async def test_follow_mention_favourite_reblog_from_another_instance(rig: Rig) -
 
 
 async def test_local_actions_notify_local_users_but_not_oneself(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, carol:
         alice_id = await account_id(carol, "alice")
         assert (await carol.post(f"/api/v1/accounts/{alice_id}/follow")).status_code == 200
@@ -199,8 +166,8 @@ async def test_local_actions_notify_local_users_but_not_oneself(rig: Rig) -> Non
 
 
 async def test_follow_request_to_a_locked_account_then_authorize(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, bob:
         locked = await alice.patch("/api/v1/accounts/update_credentials", data={"locked": "true"})
         assert locked.json()["locked"] is True
@@ -225,9 +192,9 @@ async def test_follow_request_to_a_locked_account_then_authorize(rig: Rig) -> No
 
 
 async def test_update_reaches_boosters_and_the_mentioned(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    dave = await api(rig, "a.test", "dave")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    dave = await rig.api_client("a.test", "dave")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, dave, bob:
         alice_at_b = await account_id(bob, "@alice@a.test")
         await bob.post(f"/api/v1/accounts/{alice_at_b}/follow")
@@ -296,9 +263,9 @@ async def _mentions(alice: httpx.AsyncClient, carol: httpx.AsyncClient, n: int) 
 
 
 async def test_filters_and_paging_like_mastodon(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    carol = await api(rig, "a.test", "carol")
-    erin = await api(rig, "a.test", "erin")
+    alice = await rig.api_client("a.test", "alice")
+    carol = await rig.api_client("a.test", "carol")
+    erin = await rig.api_client("a.test", "erin")
     async with alice, carol, erin:
         ids = await _mentions(alice, carol, 5)
         assert len(ids) == 5
@@ -339,8 +306,8 @@ async def test_filters_and_paging_like_mastodon(rig: Rig) -> None:
 
 
 async def test_get_dismiss_clear(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, carol:
         ids = await _mentions(alice, carol, 3)
         one = await alice.get(f"/api/v1/notifications/{ids[1]}")
@@ -364,8 +331,8 @@ async def test_get_dismiss_clear(rig: Rig) -> None:
 
 
 async def test_unread_count_follows_the_notifications_marker(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, carol:
 
         async def unread(**params: Any) -> int:
@@ -390,9 +357,11 @@ async def test_unread_count_follows_the_notifications_marker(rig: Rig) -> None:
 
 
 async def test_scopes_and_tokens(rig: Rig) -> None:
-    statuses_only = await api(rig, "a.test", "alice", scopes="read:statuses write:statuses")
-    reader = await api(rig, "a.test", "alice", scopes="read")
-    granular = await api(rig, "a.test", "alice", scopes="read:notifications write:notifications")
+    statuses_only = await rig.api_client("a.test", "alice", scopes="read:statuses write:statuses")
+    reader = await rig.api_client("a.test", "alice", scopes="read")
+    granular = await rig.api_client(
+        "a.test", "alice", scopes="read:notifications write:notifications"
+    )
     async with statuses_only, reader, granular:
         for path in ("/api/v1/notifications", "/api/v1/notifications/unread_count"):
             assert (await statuses_only.get(path)).status_code == 403
@@ -410,8 +379,8 @@ async def test_scopes_and_tokens(rig: Rig) -> None:
 
 
 async def test_muted_blocked_and_taken_back_are_left_out(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, bob:
         alice_at_b = await account_id(bob, "@alice@a.test")
         await bob.post(f"/api/v1/accounts/{alice_at_b}/follow")

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.activities import parse_activity
@@ -22,46 +20,11 @@ from federation.keys import load_private_key
 from federation.signatures import sign_request
 from inbox.handlers import HANDLERS
 from store.records import InboxItemRecord
-from tests.conftest import MakeConfig
 from tests.rig import Rig
-from watercooler.accounts import create_token
+from tests.watercooler.conftest import account_id, post
 from watercooler.keyresolver import StoreKeyResolver
 
 AS_JSON = {"Accept": "application/activity+json"}
-
-
-@pytest.fixture
-async def rig(make_config: MakeConfig) -> AsyncIterator[Rig]:
-    configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=("a.test",))]
-    async with Rig(configs) as rig:
-        yield rig
-
-
-async def api(
-    rig: Rig, domain: str, name: str, scopes: str = "read write follow"
-) -> httpx.AsyncClient:
-    """A client of `domain` for `name` (made if new) with a token of `scopes`."""
-    svc = rig.services(domain)
-    if await rig.account(domain, svc.uris.actor(name)) is None:
-        await rig.user(domain, name)
-    token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
-    return httpx.AsyncClient(
-        transport=rig.router,
-        base_url=f"http://{domain}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-
-
-async def post(client: httpx.AsyncClient, text: str, **fields: Any) -> dict[str, Any]:
-    made = await client.post("/api/v1/statuses", json={"status": text, **fields})
-    assert made.status_code == 200, made.text
-    return made.json()  # type: ignore[no-any-return]
-
-
-async def account_id(client: httpx.AsyncClient, handle: str) -> str:
-    found = await client.get("/api/v1/accounts/search", params={"q": handle, "resolve": "true"})
-    assert found.status_code == 200 and found.json(), found.text
-    return str(found.json()[0]["id"])
 
 
 async def pinned(client: httpx.AsyncClient, account: str) -> list[str]:
@@ -117,8 +80,8 @@ async def signed(
 
 
 async def test_pin_rules_and_limit_like_mastodon(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
     async with alice, bob:
         mine = [await post(alice, f"post {n}") for n in range(6)]
         direct = await post(alice, "@bob psst", visibility="direct")
@@ -169,20 +132,20 @@ async def test_pin_rules_and_limit_like_mastodon(rig: Rig) -> None:
 
 
 async def test_pinning_needs_write_accounts(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
+    alice = await rig.api_client("a.test", "alice")
     async with alice:
         status = await post(alice, "pin me")
     for scopes, expected in (("read write:statuses", 403), ("write:accounts", 200)):
-        client = await api(rig, "a.test", "alice", scopes)
+        client = await rig.api_client("a.test", "alice", scopes)
         async with client:
             response = await client.post(f"/api/v1/statuses/{status['id']}/pin")
             assert response.status_code == expected, (scopes, response.text)
 
 
 async def test_pinned_statuses_of_an_account_as_each_viewer_may_see_them(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    follower = await api(rig, "a.test", "bob")
-    stranger = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    follower = await rig.api_client("a.test", "bob")
+    stranger = await rig.api_client("a.test", "carol")
     async with alice, follower, stranger:
         me = (await alice.get("/api/v1/accounts/verify_credentials")).json()["id"]
         assert (await follower.post(f"/api/v1/accounts/{me}/follow")).status_code == 200
@@ -208,8 +171,8 @@ async def test_pinned_statuses_of_an_account_as_each_viewer_may_see_them(rig: Ri
 
 
 async def test_featured_collection_serves_visible_pins(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, bob:
         alice_at_b = await account_id(bob, "@alice@a.test")
         assert (await bob.post(f"/api/v1/accounts/{alice_at_b}/follow")).status_code == 200
@@ -237,8 +200,8 @@ async def test_featured_collection_serves_visible_pins(rig: Rig) -> None:
 
 
 async def test_a_pin_crosses_instances_as_add_and_remove(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, bob:
         # Given bob on b.test follows alice on a.test, and has her post
         alice_at_b = await account_id(bob, "@alice@a.test")
@@ -276,9 +239,9 @@ async def test_a_pin_crosses_instances_as_add_and_remove(rig: Rig) -> None:
 
 
 async def test_a_forged_add_pins_nothing(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    mallory = await api(rig, "a.test", "mallory")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    mallory = await rig.api_client("a.test", "mallory")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, mallory, bob:
         for name in ("alice", "mallory"):
             target = await account_id(bob, f"@{name}@a.test")
@@ -307,7 +270,7 @@ async def test_a_forged_add_pins_nothing(rig: Rig) -> None:
     await rig.drain()
 
     # Then nothing is pinned on b.test, for either of them
-    bob = await api(rig, "b.test", "bob")
+    bob = await rig.api_client("b.test", "bob")
     async with bob:
         assert await pinned(bob, alice_at_b) == []
         assert await pinned(bob, mallory_at_b) == []

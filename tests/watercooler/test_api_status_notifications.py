@@ -6,45 +6,16 @@ the truth, and following again changes only the options sent."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import MakeConfig
 from tests.rig import Rig
-from watercooler.accounts import create_token
-
-
-@pytest.fixture
-async def rig(make_config: MakeConfig) -> AsyncIterator[Rig]:
-    configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=("a.test",))]
-    async with Rig(configs) as rig:
-        yield rig
-
-
-async def api(rig: Rig, domain: str, name: str) -> httpx.AsyncClient:
-    svc = rig.services(domain)
-    if await rig.account(domain, svc.uris.actor(name)) is None:
-        await rig.user(domain, name)
-    token = await create_token(svc.db, name, ("read", "write", "follow"), datetime.now(UTC))
-    return httpx.AsyncClient(
-        transport=rig.router,
-        base_url=f"http://{domain}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
+from tests.watercooler.conftest import post
 
 
 async def me(client: httpx.AsyncClient) -> str:
     return str((await client.get("/api/v1/accounts/verify_credentials")).json()["id"])
-
-
-async def post(client: httpx.AsyncClient, text: str, **fields: Any) -> dict[str, Any]:
-    made = await client.post("/api/v1/statuses", json={"status": text, **fields})
-    assert made.status_code == 200, made.text
-    return made.json()  # type: ignore[no-any-return]
 
 
 async def follow(client: httpx.AsyncClient, account: str, **options: Any) -> dict[str, Any]:
@@ -68,9 +39,9 @@ async def home(client: httpx.AsyncClient) -> list[dict[str, Any]]:
 
 
 async def test_notify_brings_a_status_notification_for_each_new_post(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    carol = await api(rig, "a.test", "carol")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    carol = await rig.api_client("a.test", "carol")
     async with alice, bob, carol:
         alice_id = await me(alice)
 
@@ -107,8 +78,8 @@ async def test_notify_brings_a_status_notification_for_each_new_post(rig: Rig) -
 
 
 async def test_following_again_changes_only_the_options_sent(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
     async with alice, bob:
         alice_id = await me(alice)
         first = await follow(bob, alice_id, notify="1", reblogs="0")
@@ -126,8 +97,8 @@ async def test_following_again_changes_only_the_options_sent(rig: Rig) -> None:
 
 
 async def test_notify_across_instances(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "b.test", "bob")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("b.test", "bob")
     async with alice, bob:
         found = await bob.get(
             "/api/v1/accounts/search", params={"q": "@alice@a.test", "resolve": "true"}
@@ -151,10 +122,10 @@ async def test_notify_across_instances(rig: Rig) -> None:
 
 
 async def test_reblogs_false_keeps_boosts_out_of_home(rig: Rig) -> None:
-    alice = await api(rig, "a.test", "alice")
-    bob = await api(rig, "a.test", "bob")
-    carol = await api(rig, "a.test", "carol")
-    remote = await api(rig, "b.test", "dave")
+    alice = await rig.api_client("a.test", "alice")
+    bob = await rig.api_client("a.test", "bob")
+    carol = await rig.api_client("a.test", "carol")
+    remote = await rig.api_client("b.test", "dave")
     async with alice, bob, carol, remote:
         alice_id = await me(alice)
         assert (await follow(bob, alice_id, reblogs="false"))["showing_reblogs"] is False
