@@ -10,7 +10,6 @@ Each prints one JSON object; this file asserts on it and checks the server's own
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import shutil
 import struct
@@ -206,19 +205,12 @@ def tiny_png() -> bytes:
     )
 
 
-def needs(module: str) -> None:
-    """Skip, naming the module, while the server part a step needs does not exist yet."""
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} does not exist yet: the client API has no such endpoints")
-
-
 @pytest.fixture(scope="module")
 def media_run(
     divisions: dict[str, Division], tokens: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
     """masto_media.mjs once: alice uploads and posts an image; bob, following her from the
     other division, waits for the post in his home timeline."""
-    needs("watercooler.api.media")
     image = tmp_path_factory.mktemp("media") / "chart.png"
     image.write_bytes(tiny_png())
     result = node(
@@ -255,7 +247,6 @@ def test_media_arrives_on_the_other_division(media_run: dict[str, Any]) -> None:
 def test_streaming_user_stream_receives_a_remote_post(
     divisions: dict[str, Division], tokens: dict[str, str]
 ) -> None:
-    needs("watercooler.api.streaming")
     sales = divisions[SALES]
     result = node(
         "masto_streaming.mjs",

@@ -482,8 +482,6 @@ async def test_password_grant_can_be_turned_off(h: Harness) -> None:
 
 async def test_password_grant_follows_the_config(make_config: MakeConfig) -> None:
     config = make_config("a.test")
-    if not hasattr(config, "oauth"):
-        pytest.skip("no [oauth] section in the config yet")
     off = dataclasses.replace(config, oauth=dataclasses.replace(config.oauth, password_grant=False))
     async for harness in _harness(off):
         app = await register(harness.client)
