@@ -11,7 +11,7 @@ PORT ?=
 JS_CLIENTS := tests/clients/js
 NPM_STAMP := $(JS_CLIENTS)/node_modules/.installed
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 $(BIN)/watercooler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: $(BIN)/watercooler $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+
+# Benchmarks print figures (see bench/README.md); `python -m bench --quick` is the short run.
+bench: $(BIN)/watercooler
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(BIN)/watercooler
 	$(BIN)/ruff check .

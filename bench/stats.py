@@ -38,3 +38,38 @@ class Spread:
             "min": round(self.low, digits),
             "max": round(self.high, digits),
         }
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one run of one server (or loop) measured: a rate and latency percentiles."""
+
+    requests: int
+    seconds: float
+    errors: int = 0
+    unexpected: int = 0
+    timeouts: int = 0
+    p50_ms: float = 0.0
+    p90_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @classmethod
+    def of_latencies(
+        cls, latencies_s: Sequence[float], seconds: float, errors: int = 0
+    ) -> Measurement:
+        """From per-request latencies (seconds) measured by a Python load loop."""
+        ms = [value * 1000 for value in latencies_s]
+        return cls(
+            requests=len(ms),
+            seconds=seconds,
+            errors=errors,
+            p50_ms=percentile(ms, 0.50),
+            p90_ms=percentile(ms, 0.90),
+            p99_ms=percentile(ms, 0.99),
+            max_ms=max(ms, default=0.0),
+        )

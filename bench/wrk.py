@@ -8,8 +8,9 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+
+from bench.stats import Measurement
 
 LUA = Path(__file__).resolve().parent / "lua" / "replay.lua"
 MARK = "BENCH_JSON "
@@ -29,25 +30,6 @@ def ensure_wrk() -> str:
     if not found:
         raise RuntimeError("wrk could not be installed (apt-get install wrk)")
     return found
-
-
-@dataclass(frozen=True)
-class Load:
-    """What one wrk run measured."""
-
-    requests: int
-    seconds: float
-    errors: int
-    unexpected: int
-    timeouts: int
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
 
 
 def raw_request(
@@ -81,7 +63,7 @@ def run(
     expect: int = 0,
     core: int | None = 1,
     timeout_s: float = 10.0,
-) -> Load:
+) -> Measurement:
     """Drive `url` for `seconds` with `connections` kept-alive connections."""
     command = [
         ensure_wrk(),
@@ -111,7 +93,7 @@ def run(
     if not expect:
         kinds.append("status_errors")
     errors = sum(data[key] for key in kinds)
-    return Load(
+    return Measurement(
         requests=data["requests"],
         seconds=data["duration_us"] / 1e6,
         errors=errors,

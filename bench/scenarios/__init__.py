@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.stats import Spread
-from bench.wrk import Load
+from bench.stats import Measurement, Spread
 
 
 @dataclass(frozen=True)
@@ -28,10 +27,10 @@ class Settings:
 
 @dataclass
 class Pair:
-    """One round: the target's load and the ceiling's, measured back to back."""
+    """One round: the target's measurement and the ceiling's, taken back to back."""
 
-    target: Load
-    ceiling: Load
+    target: Measurement
+    ceiling: Measurement
 
     @property
     def ratio(self) -> float:
