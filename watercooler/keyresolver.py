@@ -4,15 +4,22 @@ Fills in `federation.signatures.KeyResolver`. A key we have never seen is fetche
 signed GET from its actor's host (peer policy applies), checked to belong to that actor on
 the same host, and stored with the actor, so the next request needs no fetch. `refresh=True`
 refetches once when a stored key fails to verify: the peer may have rotated it.
+
+The store stays the truth (a rotated or deleted key counts at once); only the parsing of
+PEM texts is cached, because it costs more than verifying a signature. Concurrent requests
+for the same unknown key share one fetch: a burst from a new peer must not become a burst of
+fetches at its server.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 
 from federation import vocab
 from federation.errors import FederationError, ParseError
-from federation.keys import load_public_key
+from federation.keys import PublicKey, load_public_key
 from federation.policy import domain_of
 from federation.signatures import ResolvedKey
 from outbox.remote import RemoteActors
@@ -23,10 +30,17 @@ from store.errors import Conflict
 log = logging.getLogger(__name__)
 
 
+@functools.lru_cache(maxsize=4096)
+def parsed_public_key(pem: str) -> PublicKey:
+    """A PEM text's key object; the same text always gives the same (immutable) key."""
+    return load_public_key(pem)
+
+
 class StoreKeyResolver:
     def __init__(self, db: Database, actors: RemoteActors) -> None:
         self.db = db
         self.actors = actors
+        self._fetching: dict[str, asyncio.Task[ResolvedKey | None]] = {}
 
     @staticmethod
     async def signing_key(db: Database, key_uri: str) -> str:
@@ -41,7 +55,18 @@ class StoreKeyResolver:
         async with self.db.read() as conn:
             record = await keys.get_by_uri(conn, key_id)
         if record is not None and (not refresh or record.private_key_pem is not None):
-            return ResolvedKey(key_id, record.owner_uri, load_public_key(record.public_key_pem))
+            return ResolvedKey(key_id, record.owner_uri, parsed_public_key(record.public_key_pem))
+        task = self._fetching.get(key_id)
+        if task is None:
+            # One fetch per key however many requests wait for it; a task of its own, so a
+            # waiting request that goes away does not cancel it for the others.
+            task = asyncio.create_task(self._fetch(key_id), name=f"key-fetch {key_id}")
+            self._fetching[key_id] = task
+            task.add_done_callback(lambda _: self._fetching.pop(key_id, None))
+        return await asyncio.shield(task)
+
+    async def _fetch(self, key_id: str) -> ResolvedKey | None:
+        """Fetch, check and store the actor that publishes `key_id`; None if unusable."""
         try:
             actor = await self._fetch_key_owner(key_id)
         except (FederationError, ValueError) as error:
@@ -52,7 +77,7 @@ class StoreKeyResolver:
             log.info("key not published by its actor key_id=%s actor=%s", key_id, actor.id)
             return None
         try:
-            public_key = load_public_key(key.pem)
+            public_key = parsed_public_key(key.pem)
         except ValueError as error:
             log.info("unusable public key key_id=%s error=%s", key_id, error)
             return None

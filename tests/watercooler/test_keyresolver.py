@@ -4,6 +4,7 @@ The peer here is a mock because these tests are about a peer misbehaving."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -172,3 +173,30 @@ async def test_same_host_redirect_is_followed(peer) -> None:  # type: ignore[no-
         "http://b.test/users/bob",
         "http://b.test/users/bob.json",
     ]
+
+
+async def test_a_burst_from_an_unknown_signer_fetches_its_key_once(peer) -> None:  # type: ignore[no-untyped-def]
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.05)  # the peer answers slowly: requests pile up meanwhile
+        return serve(bob())(request)
+
+    services = peer(slow)
+    resolved = await asyncio.gather(*(services.keys.resolve_key(KEY_ID) for _ in range(100)))
+    assert all(r is not None and r.owner == "http://b.test/users/bob" for r in resolved)
+    assert len(services.calls) == 1
+
+
+async def test_a_waiter_that_goes_away_does_not_cancel_the_fetch_for_the_others(peer) -> None:  # type: ignore[no-untyped-def]
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.05)
+        return serve(bob())(request)
+
+    services = peer(slow)
+    first = asyncio.create_task(services.keys.resolve_key(KEY_ID))
+    second = asyncio.create_task(services.keys.resolve_key(KEY_ID))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    resolved = await second
+    assert resolved is not None and len(services.calls) == 1
+    with pytest.raises(asyncio.CancelledError):
+        await first
