@@ -73,3 +73,26 @@ class Result:
 
 
 Scenario = Callable[[Settings], list[Result]]
+
+
+def wrk_rounds(
+    result: Result,
+    settings: Settings,
+    *,
+    target_url: str,
+    ceiling_url: str,
+    requests: Path,
+    expect: int = 200,
+    after_round: Callable[[], object] | None = None,
+) -> None:
+    """`settings.rounds` interleaved rounds of the same pre-built requests: ceiling, then
+    target; `after_round` runs after each (to wait for a queue to drain, say)."""
+    from bench import wrk
+
+    for _ in range(settings.rounds):
+        load = {"seconds": settings.seconds, "connections": settings.connections}
+        bare = wrk.run(ceiling_url, requests, expect=expect, **load)
+        ours = wrk.run(target_url, requests, expect=expect, **load)
+        result.rounds.append(Pair(ours, bare))
+        if after_round is not None:
+            after_round()
