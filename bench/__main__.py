@@ -19,6 +19,7 @@ WORK = Path(__file__).resolve().parent / "work"
 # results, e.g. S1 also reports S1b).
 SCENARIOS: dict[str, str] = {
     "S1": "inbox:run",
+    "S1c": "inbox:run_burst",
     "S2": "documents:run",
 }
 
@@ -44,10 +45,11 @@ def _table(results: list[Result]) -> str:
     for result in results:
         data = result.as_dict()
         spread = data["ratio_rounds"]
+        ratio = f"{data['ratio']:.2f} ({spread['min']:.2f}-{spread['max']:.2f})" if spread else "-"
         rows.append(
             (
                 result.scenario,
-                f"{data['ratio']:.2f} ({spread['min']:.2f}-{spread['max']:.2f})",
+                ratio,
                 f"{data['figure_rps']['median']:.0f}",
                 f"{data['ceiling_rps']['median']:.0f}",
                 f"{data['p50_ms']['median']:.2f}",

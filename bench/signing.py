@@ -59,6 +59,20 @@ def _private_key(actor: RemoteActor) -> SigningKey:
     return key
 
 
+def signed_headers(actor: RemoteActor, body: bytes) -> tuple[dict[str, str], bytes]:
+    """Headers of a signed POST to our shared inbox (for a Python client), and the body."""
+    headers = sign_request(
+        "POST",
+        f"{BASE_URL}/inbox",
+        {"Host": DOMAIN},
+        body,
+        key_id=actor.key_id,
+        private_key=_private_key(actor),
+        now=datetime.now(UTC),
+    )
+    return {**headers, "Content-Type": ACTIVITY_JSON}, body
+
+
 def signed_post(actor: RemoteActor, body: bytes, *, key_id: str | None = None) -> bytes:
     url = f"{BASE_URL}/inbox"
     headers = sign_request(

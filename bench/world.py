@@ -41,6 +41,22 @@ def remote_actor(index: int, public_pem: str, private_pem: str) -> RemoteActor:
     return RemoteActor(uri, f"{uri}#main-key", private_pem, public_pem)
 
 
+def actor_document(actor: RemoteActor) -> dict[str, object]:
+    """The Person document a remote server would serve for `actor`."""
+    name = actor.uri.rsplit("/", 1)[1]
+    return {
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": actor.uri,
+        "type": "Person",
+        "preferredUsername": name,
+        "inbox": f"{actor.uri}/inbox",
+        "outbox": f"{actor.uri}/outbox",
+        "followers": f"{actor.uri}/followers",
+        "endpoints": {"sharedInbox": f"http://{REMOTE}/inbox"},
+        "publicKey": {"id": actor.key_id, "owner": actor.uri, "publicKeyPem": actor.public_pem},
+    }
+
+
 def write_config(folder: Path, *, remote_port: int | None = None, workers: bool = True) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     lines = [

@@ -43,6 +43,8 @@ class Result:
     title: str
     goal: str
     rounds: list[Pair] = field(default_factory=list)
+    absolute: list[Measurement] = field(default_factory=list)
+    """Rounds of a scenario whose goal is absolute (no ceiling to compare with)."""
     extra: dict[str, Any] = field(default_factory=dict)
     met: bool | None = None
 
@@ -50,15 +52,15 @@ class Result:
         return Spread.of([pair.ratio for pair in self.rounds])
 
     def as_dict(self) -> dict[str, Any]:
-        targets = [pair.target for pair in self.rounds]
+        targets = [pair.target for pair in self.rounds] or self.absolute
         ceilings = [pair.ceiling for pair in self.rounds]
         return {
             "scenario": self.scenario,
             "title": self.title,
             "goal": self.goal,
             "met": self.met,
-            "ratio": round(self.ratio().median, 3),
-            "ratio_rounds": self.ratio().as_dict(),
+            "ratio": round(self.ratio().median, 3) if self.rounds else None,
+            "ratio_rounds": self.ratio().as_dict() if self.rounds else None,
             "figure_rps": Spread.of([t.rate for t in targets]).as_dict(1),
             "ceiling_rps": Spread.of([c.rate for c in ceilings]).as_dict(1),
             "p50_ms": Spread.of([t.p50_ms for t in targets]).as_dict(),

@@ -9,15 +9,22 @@ so that the next round (of either server) starts on an idle core.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sqlite3
 import time
 from pathlib import Path
 
+import httpx
+
 from bench import servers, signing, world, wrk
 from bench.scenarios import Pair, Result, Settings
+from bench.stats import Measurement
+from federation.keys import generate_rsa_keypair
 
 DRAIN_TIMEOUT = 300.0
+BURST = 100
+BURST_TIMEOUT = 30.0
 
 
 def _count(db: Path, sql: str) -> int:
@@ -109,3 +116,85 @@ def run(settings: Settings) -> list[Result]:
     dup.met = dup.ratio().median >= 0.7
     bad.met = bad.ratio().median >= 0.9 and written == 0
     return [s1, dup, bad]
+
+
+async def _burst(url: str, requests: list[tuple[dict[str, str], bytes]]) -> list[float | None]:
+    """POST everything at once, each on its own connection; latency per request (None when
+    it failed or was refused)."""
+    limits = httpx.Limits(max_connections=len(requests))
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=BURST_TIMEOUT) as client:
+
+        async def one(headers: dict[str, str], body: bytes) -> float | None:
+            started = time.perf_counter()
+            try:
+                answer = await client.post("/inbox", headers=headers, content=body)
+            except httpx.HTTPError:
+                return None
+            return time.perf_counter() - started if answer.status_code == 202 else None
+
+        return await asyncio.gather(*(one(h, b) for h, b in requests))
+
+
+def run_burst(settings: Settings) -> list[Result]:
+    """S1c: 100 concurrent POSTs from one unknown actor whose document is served 50 ms
+    slowly: exactly one key fetch, no request over 10 s."""
+    folder = settings.work / "burst"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    asyncio.run(world.seed(folder, local_users=1, remote_actors=0))
+    pair = generate_rsa_keypair()
+    newcomer = world.remote_actor(9999, pair.public_pem, pair.private_pem)
+    path = "/" + newcomer.uri.split("/", 3)[3]
+    actors_file = folder / "peer-actors.json"
+    actors_file.write_text(json.dumps({path: world.actor_document(newcomer)}))
+    result = Result(
+        "S1c", "100 concurrent POSTs from an unknown actor (document served in 50 ms)",
+        "exactly one key fetch; no request over 10 s",
+    )  # fmt: skip
+    rounds = max(1, settings.rounds)
+    fetches: list[int] = []
+    peer_port, port = servers.free_port(), servers.free_port()
+    env = {"BENCH_ACTORS": str(actors_file), "BENCH_DELAY_MS": "50"}
+    config = world.write_config(folder, remote_port=peer_port)
+    with (
+        servers.ceiling("bench.peer_app:create_app", peer_port, folder / "peer.log", 1, env),
+        servers.watercooler(config, port, folder / "server.log") as server,
+    ):
+        for n in range(rounds):
+            if n:  # forget the actor again so the next burst meets a stranger
+                _forget(folder / "db.sqlite3", newcomer.uri)
+            before = _peer_fetches(peer_port, path)
+            raws = []
+            for i in range(BURST):
+                body = signing.create_note(newcomer, f"burst-{n}-{i}-{time.time_ns()}", "hi")
+                raws.append(signing.signed_headers(newcomer, body))
+            started = time.perf_counter()
+            latencies = asyncio.run(_burst(server.url, raws))
+            elapsed = time.perf_counter() - started
+            fetches.append(_peer_fetches(peer_port, path) - before)
+            done = [value for value in latencies if value is not None]
+            result.absolute.append(
+                Measurement.of_latencies(done, elapsed, errors=len(latencies) - len(done))
+            )
+            _wait_drained(folder / "db.sqlite3")
+    result.extra["key_fetches_per_burst"] = fetches
+    slowest = max(m.max_ms for m in result.absolute)
+    result.extra["slowest_ms"] = round(slowest, 1)
+    result.met = (
+        all(f == 1 for f in fetches)
+        and slowest <= 10_000
+        and not any(m.errors for m in result.absolute)
+    )
+    return [result]
+
+
+def _peer_fetches(port: int, path: str) -> int:
+    return int(httpx.get(f"http://127.0.0.1:{port}/stats", timeout=5).json().get(path, 0))
+
+
+def _forget(db: Path, uri: str) -> None:
+    """Drop a remote actor's key, as if we had never met it (the bench's own file)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "DELETE FROM keys WHERE account_id IN (SELECT id FROM accounts WHERE uri = ?)", (uri,)
+        )
