@@ -75,6 +75,12 @@ class InboxWorker:
                     waiter.cancel()
 
     async def _handle(self, item: InboxItemRecord) -> None:
+        # The item was stored durably before its 202 and handlers are idempotent: what a
+        # power loss takes back is handled again, so these commits need not wait for the disk.
+        with self.ctx.db.redoable():
+            await self._handle_item(item)
+
+    async def _handle_item(self, item: InboxItemRecord) -> None:
         db, now = self.ctx.db, self.ctx.clock()
         try:
             activity = parse_activity(json.loads(item.body))

@@ -3,7 +3,9 @@
 All writes go through `Database.transaction()`, which serialises them on the one writer and
 opens with `BEGIN IMMEDIATE`, so a write never fails half-way on a lock upgrade. Reads use
 their own connections and never wait for a writer (WAL). `synchronous=FULL`: a commit is on
-disk before we answer, which is what a 2xx promises.
+disk before we answer, which is what a 2xx promises. Work that is redone from such a durable
+record when lost (the inbox worker's handlers) commits inside `redoable()` without waiting
+for the disk.
 This module owns connections and transactions only; queries live in the aggregate modules.
 """
 
@@ -11,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +26,8 @@ from store.ids import IdGenerator
 log = logging.getLogger(__name__)
 
 Connection = aiosqlite.Connection
+
+_REDOABLE: ContextVar[bool] = ContextVar("store_redoable", default=False)
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -51,10 +56,12 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._readers: asyncio.Queue[Connection] = asyncio.Queue()
         self._all_readers: list[Connection] = []
+        self._durable = True  # the writer's synchronous mode: FULL (True) or NORMAL
 
     async def open(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = await _connect(self.path)
+        self._durable = True
         for _ in range(self._reader_count):
             reader = await _connect(self.path)
             await reader.execute("PRAGMA query_only=ON")
@@ -83,11 +90,30 @@ class Database:
             raise RuntimeError("database is not open")
         return self._writer
 
+    @staticmethod
+    @contextmanager
+    def redoable() -> Iterator[None]:
+        """Transactions begun in this block (in this task) commit with `synchronous=NORMAL`:
+        without waiting for the disk. Only for work redone from a durable record if it is lost:
+        the inbox worker's handlers (the inbound row was committed with FULL before the 202,
+        and handlers are idempotent). A power loss can then drop only the newest commits, never
+        one in the middle: WAL frames carry cumulative checksums and recovery stops at the
+        first bad one. The next ordinary commit makes everything before it durable too."""
+        token = _REDOABLE.set(True)
+        try:
+            yield
+        finally:
+            _REDOABLE.reset(token)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction on the one writer; commits on exit, rolls back on error."""
         async with self._write_lock:
             conn = self.writer
+            durable = not _REDOABLE.get()
+            if durable != self._durable:  # the mode only changes between transactions
+                await conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._durable = durable
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

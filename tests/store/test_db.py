@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime
 
@@ -41,6 +42,35 @@ async def test_database_file_is_wal_and_fsyncs_every_commit(db: Database) -> Non
         await accounts.insert_account(conn, db.new_id(), remote("carol"), NOW)
     with sqlite3.connect(db.path) as other:
         assert other.execute("SELECT username FROM accounts").fetchall() == [("carol",)]
+
+
+async def _synchronous(db: Database) -> int:
+    async with db.transaction() as conn:
+        async with conn.execute("PRAGMA synchronous") as cursor:
+            return int((await cursor.fetchone())[0])
+
+
+async def test_redoable_work_commits_without_waiting_and_everything_else_with(
+    db: Database,
+) -> None:
+    assert await _synchronous(db) == 2  # FULL
+    with db.redoable():
+        assert await _synchronous(db) == 1  # NORMAL: redone from a durable record if lost
+        assert await _synchronous(db) == 1
+
+    go = asyncio.Event()
+
+    async def acknowledged_meanwhile() -> int:  # another request's task: an inbox POST, say
+        await go.wait()
+        return await _synchronous(db)
+
+    other = asyncio.create_task(acknowledged_meanwhile())
+    with db.redoable():
+        assert await _synchronous(db) == 1
+        go.set()
+        assert await other == 2  # the block covers the worker's own task only
+        assert await _synchronous(db) == 1
+    assert await _synchronous(db) == 2
 
 
 async def test_failed_transaction_leaves_nothing(db: Database) -> None:
