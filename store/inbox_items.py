@@ -107,6 +107,12 @@ async def for_account(
         return [(row[0], row[1]) for row in await cursor.fetchall()]
 
 
+async def pending_count(conn: Connection) -> int:
+    async with conn.execute("SELECT count(*) FROM inbox_items WHERE state = 'pending'") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def counts(conn: Connection) -> dict[str, int]:
     async with conn.execute("SELECT state, count(*) FROM inbox_items GROUP BY state") as cursor:
         return {row[0]: row[1] for row in await cursor.fetchall()}

@@ -66,6 +66,7 @@ class FederationConfig:
     authorized_fetch: bool = False
     allow_http: bool = False
     signature_max_skew: int = 3600
+    inbox_backlog_limit: int = 5000
     resolve: dict[str, str] = field(default_factory=dict)
 
 
@@ -205,6 +206,9 @@ def parse_config(data: dict[str, Any]) -> Config:
     skew = federation.get("signature_max_skew", int, 3600)
     if not 0 < skew <= 86400:
         raise ConfigError(f"federation.signature_max_skew: expected 1-86400 seconds, got {skew}")
+    backlog = federation.get("inbox_backlog_limit", int, FederationConfig.inbox_backlog_limit)
+    if backlog < 0:
+        raise ConfigError(f"federation.inbox_backlog_limit: expected 0 or more, got {backlog}")
     resolve_raw = federation.get("resolve", dict, {})
     resolve = {}
     for key, target in resolve_raw.items():
@@ -246,6 +250,7 @@ def parse_config(data: dict[str, Any]) -> Config:
             authorized_fetch=authorized_fetch,
             allow_http=allow_http,
             signature_max_skew=skew,
+            inbox_backlog_limit=backlog,
             resolve=resolve,
         ),
         oauth=OAuthConfig(password_grant=password_grant),

@@ -54,8 +54,8 @@ def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def error_response(status: int, message: str) -> Response:
-    return FastJSONResponse({"error": message}, status_code=status)
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return FastJSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

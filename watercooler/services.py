@@ -18,6 +18,7 @@ from federation.policy import PeerPolicy
 from federation.signatures import HttpSignatureAuth
 from federation.transport import ResolvingTransport
 from federation.uris import Uris
+from inbox.backlog import Backlog
 from inbox.context import InboxContext
 from inbox.handlers import HANDLERS
 from inbox.worker import InboxWorker
@@ -69,6 +70,7 @@ class Services:
     publisher: Publisher
     workers: Workers
     streaming: StreamHub
+    backlog: Backlog
 
     async def aclose(self) -> None:
         await self.streaming.aclose()
@@ -161,5 +163,17 @@ async def start_services(
     )
     workers = Workers(inbox=inbox, delivery=delivery)
     return Services(
-        config, db, uris, policy, clock, http, fetcher, actors, keys, publisher, workers, hub
+        config,
+        db,
+        uris,
+        policy,
+        clock,
+        http,
+        fetcher,
+        actors,
+        keys,
+        publisher,
+        workers,
+        hub,
+        Backlog(db, config.federation.inbox_backlog_limit),
     )

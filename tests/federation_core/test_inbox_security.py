@@ -641,3 +641,18 @@ async def test_remote_html_in_posts_and_profiles_is_sanitised(world: World) -> N
     assert "Bob the Builder" in name and "Builds" in bio
     assert_clean(name)
     assert_clean(bio)
+
+
+async def test_past_the_backlog_limit_peers_are_asked_to_come_back_later(world: World) -> None:
+    rig = world.rig
+    backlog = rig.services("a.test").backlog
+    backlog.limit, backlog.refresh = 2, 0.0  # read the depth on every request
+    for _ in range(2):
+        assert (await send(rig, sign(create(note_json()), world.bob))).status_code == 202
+    before = snapshot(rig)
+    refused = await send(rig, sign(create(note_json()), world.bob))
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["Retry-After"] == "30"
+    assert snapshot(rig) == before  # nothing stored, nothing verified
+    await rig.drain()  # the worker catches up: taken again
+    assert (await send(rig, sign(create(note_json()), world.bob))).status_code == 202

@@ -30,6 +30,7 @@ def test_example_config_documents_and_loads_every_key() -> None:
         "authorized_fetch",
         "allow_http",
         "signature_max_skew",
+        "inbox_backlog_limit",
         "[federation.resolve]",
         "[[peers]]",
     ):
@@ -86,6 +87,7 @@ def test_all_keys_parse() -> None:
         ({**MINIMAL, "federation": {"mode": "closed"}}, "federation.mode"),
         ({**MINIMAL, "federation": {"authorized_fetch": "yes"}}, "federation.authorized_fetch"),
         ({**MINIMAL, "federation": {"allow_http": 1}}, "federation.allow_http"),
+        ({**MINIMAL, "federation": {"inbox_backlog_limit": -1}}, "federation.inbox_backlog_limit"),
         ({**MINIMAL, "federation": {"resolve": {"a.test": "nope"}}}, "federation.resolve.a.test"),
         ({**MINIMAL, "federation": {"resolve": []}}, "federation.resolve"),
         ({**MINIMAL, "peers": {"domain": "x.test"}}, "peers"),

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from inbox.backlog import RETRY_AFTER_SECONDS
 from inbox.receive import MAX_BODY_BYTES, InboxRejected, Intake, accept_activity
 from watercooler.http import error_response, services
 from watercooler.local import local_actor
 from watercooler.signed import request_view
+
+log = logging.getLogger(__name__)
 
 
 async def _read_capped(request: Request) -> bytes | None:
@@ -29,6 +33,13 @@ async def _read_capped(request: Request) -> bytes | None:
 
 async def _receive(request: Request, recipient_account_id: int | None) -> Response:
     svc = services(request)
+    if await svc.backlog.full():  # before any work: the cheapest answer under overload
+        log.warning("inbox backlog full, asking the sender to retry later")
+        return error_response(
+            429,
+            "too many activities waiting to be processed; retry later",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     body = await _read_capped(request)
     if body is None:
         return error_response(413, f"body larger than {MAX_BODY_BYTES} bytes")
@@ -45,6 +56,7 @@ async def _receive(request: Request, recipient_account_id: int | None) -> Respon
     except InboxRejected as error:
         return error_response(error.status, str(error))
     if stored:
+        svc.backlog.stored()
         svc.workers.inbox.notify()
     return Response(status_code=202)
 
