@@ -48,6 +48,8 @@ class Measurement:
     seconds: float
     errors: int = 0
     unexpected: int = 0
+    refused: int = 0
+    """Answers that asked to come back later (429/503 with Retry-After), when allowed."""
     timeouts: int = 0
     p50_ms: float = 0.0
     p90_ms: float = 0.0

@@ -63,8 +63,12 @@ def run(
     expect: int = 0,
     core: int | None = 1,
     timeout_s: float = 10.0,
+    pace_ms: float = 0.0,
 ) -> Measurement:
-    """Drive `url` for `seconds` with `connections` kept-alive connections."""
+    """Drive `url` for `seconds` with `connections` kept-alive connections; `expect` is the
+    status every answer should have (-1: any 2xx; -2: 2xx, or 429/503 with Retry-After);
+    `pace_ms` waits between a connection's
+    requests, to hold a rate rather than saturate."""
     command = [
         ensure_wrk(),
         f"-t{threads}",
@@ -77,7 +81,12 @@ def run(
     ]
     if core is not None:
         command = ["taskset", "-c", str(core), *command]
-    env = {**os.environ, "BENCH_REQUESTS": str(requests_file), "BENCH_EXPECT": str(expect)}
+    env = {
+        **os.environ,
+        "BENCH_REQUESTS": str(requests_file),
+        "BENCH_EXPECT": str(expect),
+        "BENCH_DELAY_MS": str(round(pace_ms)),
+    }
     done = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=seconds + 60, check=False
     )
@@ -98,6 +107,7 @@ def run(
         seconds=data["duration_us"] / 1e6,
         errors=errors,
         unexpected=data["unexpected"],
+        refused=data["refused"],
         timeouts=data["timeouts"],
         p50_ms=data["p50_us"] / 1000,
         p90_ms=data["p90_us"] / 1000,

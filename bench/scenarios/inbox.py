@@ -25,6 +25,7 @@ from federation.keys import generate_rsa_keypair
 DRAIN_TIMEOUT = 300.0
 BURST = 100
 BURST_TIMEOUT = 30.0
+OVERLOAD_CONNECTIONS = 256
 
 
 def _count(db: Path, sql: str) -> int:
@@ -198,3 +199,71 @@ def _forget(db: Path, uri: str) -> None:
         conn.execute(
             "DELETE FROM keys WHERE account_id IN (SELECT id FROM accounts WHERE uri = ?)", (uri,)
         )
+
+
+def run_overload(settings: Settings) -> list[Result]:
+    """S8: inbox traffic offered at twice the S1 ceiling (30 s; 10 s in --quick) over many
+    connections: every request answered (2xx, or 429/503 with Retry-After) within 10 s, and
+    the accepted backlog drained within twice the burst."""
+    folder = settings.work / "overload"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    actors = asyncio.run(world.seed(folder, local_users=1, remote_actors=50))
+    config = world.write_config(folder)
+    db = folder / "db.sqlite3"
+    env = {"BENCH_BASE_URL": world.BASE_URL, "BENCH_KEYS": str(world.keys_file(folder, actors))}
+    burst = 10.0 if settings.quick else 30.0
+    result = Result(
+        "S8",
+        "inbox at twice the S1 ceiling",
+        "every request answered (2xx, or 429/503 with Retry-After) within 10 s; "
+        "backlog drained within 2x the burst",
+    )
+    files: list[Path] = []
+    port, ceiling_port = servers.free_port(), servers.free_port()
+    try:
+        probe = wrk.write_requests(signing.distinct_creates(actors, 3000))
+        files.append(probe)
+        with servers.ceiling(
+            "bench.ceilings.app:create_app", ceiling_port, folder / "ceiling.log", env=env
+        ) as ceiling:
+            bare = wrk.run(ceiling.url + "/inbox", probe, seconds=3, connections=32, expect=202)
+        offered = 2 * bare.rate
+        requests = wrk.write_requests(
+            signing.distinct_creates(actors, int(min(offered * burst * 1.1, 150_000)))
+        )
+        files.append(requests)
+        with servers.watercooler(config, port, folder / "server.log") as server:
+            load = wrk.run(
+                server.url + "/inbox",
+                requests,
+                seconds=burst,
+                connections=OVERLOAD_CONNECTIONS,
+                expect=-2,
+                pace_ms=OVERLOAD_CONNECTIONS * 1000 / offered,
+                timeout_s=10.0,
+            )
+            drained = _wait_drained(db)
+            accepted = _count(db, "SELECT count(*) FROM inbox_items")
+    finally:
+        for path in files:
+            path.unlink(missing_ok=True)
+    result.absolute.append(load)
+    result.extra.update(
+        offered_rate=round(offered, 1),
+        s1_ceiling_rate=round(bare.rate, 1),
+        accepted=accepted,
+        refused_with_retry_after=load.refused,
+        wrong_answers=load.unexpected,
+        timeouts=load.timeouts,
+        max_ms=round(load.max_ms, 1),
+        drain_seconds=round(drained, 1),
+    )
+    result.met = (
+        load.timeouts == 0
+        and load.errors == 0
+        and load.unexpected == 0
+        and load.max_ms <= 10_000
+        and drained <= 2 * burst
+    )
+    return [result]
