@@ -145,4 +145,7 @@ def db_time(moment: datetime) -> str:
 def parse_db_time(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # fromisoformat reads our "...T10:00:00.000Z" (Python 3.11+) some 50x faster than
+    # strptime, which was a tenth of the time of an actor GET.
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
