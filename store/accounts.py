@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
+from store.batches import rows_in
 from store.db import Connection, db_time, parse_db_time
 from store.errors import Conflict
 from store.records import AccountRecord
@@ -125,6 +127,14 @@ async def set_local_images(
 
 async def get_by_id(conn: Connection, account_id: int) -> AccountRecord | None:
     return await _one(conn, f"SELECT {_COLUMNS} FROM accounts WHERE id = :id", {"id": account_id})
+
+
+async def get_many(conn: Connection, account_ids: Iterable[int]) -> dict[int, AccountRecord]:
+    """The accounts of `account_ids` that exist, by id."""
+    rows = await rows_in(
+        conn, f"SELECT {_COLUMNS} FROM accounts WHERE id IN ({{ids}})", account_ids
+    )
+    return {row["id"]: _record(row) for row in rows}
 
 
 async def get_by_uri(conn: Connection, uri: str) -> AccountRecord | None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from store.api_timelines import Page
+from store.batches import rows_in
 from store.db import Connection, db_time, parse_db_time
 
 NO_MAX = 2**63 - 1
@@ -90,6 +91,16 @@ async def is_available(conn: Connection, account_id: int) -> bool:
         f"SELECT 1 FROM accounts a WHERE a.id = :id AND {_VISIBLE_ACCOUNT}", {"id": account_id}
     ) as cursor:
         return await cursor.fetchone() is not None
+
+
+async def available_ids(conn: Connection, account_ids: Iterable[int]) -> set[int]:
+    """Which of `account_ids` are available (`is_available`), in one statement per chunk."""
+    rows = await rows_in(
+        conn,
+        f"SELECT a.id FROM accounts a WHERE a.id IN ({{ids}}) AND {_VISIBLE_ACCOUNT}",
+        account_ids,
+    )
+    return {row[0] for row in rows}
 
 
 async def profile_fields(conn: Connection, account_id: int) -> list[tuple[str, str]]:

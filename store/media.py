@@ -7,13 +7,14 @@ an edit keeps it tied to that status (position NULL), as Mastodon keeps it for t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
+from store.batches import rows_in
 from store.db import Connection, db_time, parse_db_time
 from store.records import MediaRecord
 
@@ -147,6 +148,21 @@ async def for_status(conn: Connection, status_id: int) -> list[MediaRecord]:
         {"status": status_id},
     ) as cursor:
         return [_record(row) for row in await cursor.fetchall()]
+
+
+async def for_statuses(conn: Connection, status_ids: Iterable[int]) -> dict[int, list[MediaRecord]]:
+    """The attachments each of `status_ids` shows, in order; statuses without any are left
+    out."""
+    found: dict[int, list[MediaRecord]] = {}
+    rows = await rows_in(
+        conn,
+        f"SELECT {_COLUMNS} FROM media_attachments WHERE status_id IN ({{ids}})"
+        " AND position IS NOT NULL ORDER BY status_id, position",
+        status_ids,
+    )
+    for row in rows:
+        found.setdefault(row["status_id"], []).append(_record(row))
+    return found
 
 
 async def replace_remote(

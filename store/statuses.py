@@ -9,6 +9,7 @@ from typing import Any
 
 import aiosqlite
 
+from store.batches import rows_in
 from store.db import Connection, db_time, parse_db_time
 from store.records import StatusRecord
 
@@ -67,6 +68,12 @@ async def get_by_id(conn: Connection, status_id: int) -> StatusRecord | None:
     ) as cursor:
         row = await cursor.fetchone()
     return _record(row) if row else None
+
+
+async def get_many(conn: Connection, status_ids: Iterable[int]) -> dict[int, StatusRecord]:
+    """The statuses of `status_ids` that exist (deleted ones too), by id."""
+    rows = await rows_in(conn, f"SELECT {_COLUMNS} FROM statuses WHERE id IN ({{ids}})", status_ids)
+    return {row["id"]: _record(row) for row in rows}
 
 
 async def get_by_uri(conn: Connection, uri: str) -> StatusRecord | None:

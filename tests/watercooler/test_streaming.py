@@ -458,8 +458,15 @@ async def test_hashtag_subscribe_and_unsubscribe(make_config: MakeConfig) -> Non
                 (["hashtag", "Launch"], "update"),  # the tag as the client wrote it
                 (["hashtag:local", "#launch"], "update"),
             ]
-            await post(carol, "Nothing to see #other")
+            # The hub tails the store: a post it has not read yet goes to the subscriptions
+            # made meanwhile. So see it read before the subscriptions change.
+            await subscribe(ws, "hashtag", tag="other")
+            other = await post(carol, "Nothing to see #other")
+            seen = await until(ws, about(other))
+            seen += await barrier(ws)
+            assert status_events(seen) == {("hashtag:other", "update", other)}
             await ws.send(json.dumps({"type": "unsubscribe", "stream": "hashtag", "tag": "launch"}))
+            await ws.send(json.dumps({"type": "unsubscribe", "stream": "hashtag", "tag": "other"}))
             await subscribe(ws, "public:local")
             second = await post(carol, "Liftoff #launch")
             seen = await until(ws, about(second))

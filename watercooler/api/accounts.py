@@ -28,11 +28,12 @@ from store.db import Connection
 from store.records import AccountRecord
 from watercooler.api.entities import (
     MAX_PROFILE_FIELDS,
+    account_entities,
     account_entity,
     credential_account_entity,
     iso,
     relationship_entity,
-    status_entity,
+    status_entities,
 )
 from watercooler.api.forms import body_params, flag
 from watercooler.api.media import store_upload, upload_params
@@ -106,14 +107,20 @@ async def _entity(conn: Connection, svc: Services, account: AccountRecord) -> di
     )
 
 
+async def _available_many(conn: Connection, account_ids: Iterable[int]) -> list[AccountRecord]:
+    """`_available` of each id, in order, the unavailable left out: two statements."""
+    ids = list(account_ids)
+    available = await api_queries.available_ids(conn, ids)
+    found = await accounts.get_many(conn, [i for i in ids if i in available])
+    return [found[i] for i in ids if i in found]
+
+
 async def _entities(svc: Services, account_ids: Iterable[int]) -> list[dict[str, Any]]:
-    result = []
     async with svc.db.read() as conn:
-        for account_id in account_ids:
-            account = await _available(conn, account_id)
-            if account is not None:
-                result.append(await _entity(conn, svc, account))
-    return result
+        found = await _available_many(conn, account_ids)
+        return await account_entities(
+            conn, found, uris=svc.uris, local_domain=svc.config.instance.domain
+        )
 
 
 async def _relationship(svc: Services, caller: Caller, target_id: int) -> Response:
@@ -374,23 +381,23 @@ async def account_statuses(request: Request) -> Response:
                 only_media=flag(query.get("only_media")),
             )
         view = await load_filters(conn, viewer, now=svc.clock(), context="account")
-        entities = []
+        found = await statuses.get_many(conn, ids)
+        shown = []
         for status_id in ids:
-            status = await statuses.get_by_id(conn, status_id)
+            status = found.get(status_id)
             if status is None or not await can_see(conn, status, viewer):
                 continue
             if await view.hidden(conn, status):
                 continue
-            entities.append(
-                await status_entity(
-                    conn,
-                    status,
-                    viewer_account_id=viewer,
-                    uris=svc.uris,
-                    local_domain=svc.config.instance.domain,
-                    filters=view,
-                )
-            )
+            shown.append(status)
+        entities = await status_entities(
+            conn,
+            shown,
+            viewer_account_id=viewer,
+            uris=svc.uris,
+            local_domain=svc.config.instance.domain,
+            filters=view,
+        )
     return paged_response(request, svc.config.instance.base_url, entities, ids, page)
 
 
@@ -581,15 +588,16 @@ async def mutes(request: Request) -> Response:
     svc = services(request)
     caller = await _caller(request, svc, "read:mutes")
     page = _account_page_params(request)
-    entities = []
     async with svc.db.read() as conn:
         rows = await api_queries.mute_page(conn, caller.account.id, page, svc.clock())
-        for _, account_id, expires_at in rows:
-            account = await _available(conn, account_id)
-            if account is not None:
-                entity = await _entity(conn, svc, account)
-                entity["mute_expires_at"] = iso(expires_at) if expires_at else None
-                entities.append(entity)
+        found = await _available_many(conn, [account_id for _, account_id, _ in rows])
+        entities = await account_entities(
+            conn, found, uris=svc.uris, local_domain=svc.config.instance.domain
+        )
+    expiries = {account_id: expires_at for _, account_id, expires_at in rows}
+    for entity in entities:
+        expires_at = expiries[int(entity["id"])]
+        entity["mute_expires_at"] = iso(expires_at) if expires_at else None
     return paged_response(
         request, svc.config.instance.base_url, entities, [row[0] for row in rows], page
     )

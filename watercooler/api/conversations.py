@@ -8,6 +8,7 @@ is checked against the viewer like every other status.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -19,7 +20,7 @@ from store import accounts, api_queries, conversations, statuses
 from store.conversations import ConversationRecord
 from store.db import Connection
 from store.records import AccountRecord, StatusRecord
-from watercooler.api.entities import account_entity, status_entity
+from watercooler.api.entities import EntityRenderer
 from watercooler.api.pagination import page_params, paged_response
 from watercooler.auth import Caller, authenticate
 from watercooler.http import FastJSONResponse, services
@@ -33,28 +34,44 @@ async def conversation_entity(
     """Mastodon's Conversation for its owner `viewer`: the other participants (the owner
     alone for notes to oneself, as Mastodon shows them) and the last status; None when that
     status is no longer there for the viewer."""
-    status = await statuses.get_by_id(conn, conversation.last_status_id)
-    if status is None or not await can_see(conn, status, viewer.id):
-        return None
-    people = []
-    for account_id in conversation.participant_ids:
-        if not await api_queries.is_available(conn, account_id):
+    (entity,) = await conversation_entities(conn, svc, viewer, [conversation])
+    return entity
+
+
+async def conversation_entities(
+    conn: Connection,
+    svc: Services,
+    viewer: AccountRecord,
+    records: Sequence[ConversationRecord],
+) -> list[dict[str, Any] | None]:
+    """`conversation_entity` of each conversation, rendered in batches."""
+    last = await statuses.get_many(conn, [c.last_status_id for c in records])
+    participant_ids = [i for c in records for i in c.participant_ids]
+    available = await api_queries.available_ids(conn, participant_ids)
+    people = await accounts.get_many(conn, [i for i in participant_ids if i in available])
+    kept: list[tuple[int, StatusRecord, list[AccountRecord]]] = []
+    for index, conversation in enumerate(records):
+        status = last.get(conversation.last_status_id)
+        if status is None or not await can_see(conn, status, viewer.id):
             continue
-        account = await accounts.get_by_id(conn, account_id)
-        if account is not None:
-            people.append(account)
-    domain = svc.config.instance.domain
-    return {
-        "id": str(conversation.id),
-        "unread": conversation.unread,
-        "accounts": [
-            await account_entity(conn, account, uris=svc.uris, local_domain=domain)
-            for account in people or [viewer]
-        ],
-        "last_status": await status_entity(
-            conn, status, viewer_account_id=viewer.id, uris=svc.uris, local_domain=domain
-        ),
-    }
+        members = [people[i] for i in conversation.participant_ids if i in people]
+        kept.append((index, status, members or [viewer]))
+    renderer = EntityRenderer(conn, uris=svc.uris, local_domain=svc.config.instance.domain)
+    members_shown = await renderer.accounts([m for _, _, members in kept for m in members])
+    statuses_shown = await renderer.statuses(
+        [status for _, status, _ in kept], viewer_account_id=viewer.id
+    )
+    entities: list[dict[str, Any] | None] = [None] * len(records)
+    start = 0
+    for (index, _, members), status_shown in zip(kept, statuses_shown, strict=True):
+        entities[index] = {
+            "id": str(records[index].id),
+            "unread": records[index].unread,
+            "accounts": members_shown[start : start + len(members)],
+            "last_status": status_shown,
+        }
+        start += len(members)
+    return entities
 
 
 async def conversation_entity_for_status(
@@ -86,13 +103,10 @@ async def index(request: Request) -> Response:
     svc = services(request)
     caller = await authenticate(request, svc, "read:statuses")
     page = page_params(request)
-    entities = []
     async with svc.db.read() as conn:
         found = await conversations.page(conn, caller.account.id, page)
-        for conversation in found:
-            entity = await conversation_entity(conn, svc, caller.account, conversation)
-            if entity is not None:
-                entities.append(entity)
+        rendered = await conversation_entities(conn, svc, caller.account, found)
+        entities = [entity for entity in rendered if entity is not None]
     return paged_response(
         request, svc.config.instance.base_url, entities, [c.last_status_id for c in found], page
     )

@@ -9,16 +9,21 @@ viewer's `favourited`... on statuses) are left out in the others, as Mastodon do
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from federation.uris import Uris
 from outbox.actors import field_html, note_html
 from outbox.publish import MAX_MEDIA_ATTACHMENTS
-from store import accounts, api_queries, follows, oauth, pins, reactions, statuses, threads
+from store import accounts as stored_accounts
+from store import api_queries, entity_batches, follows
 from store import media as stored_media
-from store.api_queries import Marker
+from store import statuses as stored_statuses
+from store.api_queries import AccountStats, Marker
 from store.db import Connection
+from store.entity_batches import ViewerMarks
 from store.records import AccountRecord, MediaRecord, StatusRecord, UserRecord
 from watercooler import __version__
 from watercooler.config import Config
@@ -79,8 +84,23 @@ async def account_entity(
 ) -> dict[str, Any]:
     """Mastodon's Account. Avatar and header: a local account's uploads, a remote account's
     images at their origin (not copied here), else the default images, served by us."""
-    stats = await api_queries.account_stats(conn, account.id)
-    fields = await api_queries.profile_fields(conn, account.id)
+    renderer = EntityRenderer(conn, uris=uris, local_domain=local_domain)
+    (entity,) = await renderer.accounts([account])
+    return entity
+
+
+async def account_entities(
+    conn: Connection, accounts: Sequence[AccountRecord], *, uris: Uris, local_domain: str
+) -> list[dict[str, Any]]:
+    """`account_entity` of each account (a page of followers, a list's members), from two
+    statements however many accounts there are."""
+    renderer = EntityRenderer(conn, uris=uris, local_domain=local_domain)
+    return await renderer.accounts(accounts)
+
+
+def _account(
+    account: AccountRecord, stats: AccountStats, fields: list[tuple[str, str]], uris: Uris
+) -> dict[str, Any]:
     avatar, header = profile_images(account, uris)
     midnight = account.created_at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     entity: dict[str, Any] = {
@@ -247,89 +267,234 @@ async def status_entity(
     (`favourited`, `reblogged`, `muted`, `bookmarked`, `filtered`, and `pinned` on their own
     posts) is there only when there is a viewer. `filters`, the viewer's filters loaded once
     per request, fill `filtered` (without them it is empty). Callers check visibility first."""
-    author = await accounts.get_by_id(conn, status.account_id)
-    assert author is not None, status.account_id
-    reblog: dict[str, Any] | None = None
-    original: StatusRecord | None = None
-    if status.reblog_of_id is not None:
-        original = await statuses.get_by_id(conn, status.reblog_of_id)
-        if original is not None and original.deleted_at is None:
-            reblog = await status_entity(
-                conn,
-                original,
-                viewer_account_id=viewer_account_id,
-                uris=uris,
-                local_domain=local_domain,
-                filters=filters,
-            )
-    entity: dict[str, Any] = {
-        "id": str(status.id),
-        "created_at": iso(status.created_at),
-        "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
-        "in_reply_to_account_id": (
-            str(status.in_reply_to_account_id) if status.in_reply_to_account_id else None
-        ),
-        "sensitive": status.sensitive,
-        "spoiler_text": status.spoiler_text,
-        "visibility": status.visibility if status.visibility in _API_VISIBILITIES else "private",
-        "language": status.language,
-        "uri": status.uri,
-        "url": status.url or status.uri,
-        "replies_count": status.replies_count,
-        "reblogs_count": status.reblogs_count,
-        "favourites_count": status.favourites_count,
-        "edited_at": iso(status.edited_at) if status.edited_at else None,
-    }
-    if viewer_account_id is not None:
-        entity["favourited"] = (
-            await reactions.favourite_uri(conn, viewer_account_id, status.id) is not None
-        )
-        entity["reblogged"] = (
-            await statuses.get_boost(conn, viewer_account_id, status.id) is not None
-        )
-        entity["muted"] = False
-        entity["bookmarked"] = await threads.is_bookmarked(conn, viewer_account_id, status.id)
-        if (
-            viewer_account_id == status.account_id
-            and status.reblog_of_id is None
-            and status.visibility in ("public", "unlisted", "private")
-        ):
-            entity["pinned"] = await pins.is_pinned(conn, viewer_account_id, status.id)
-    entity["content"] = status.content
-    if viewer_account_id is not None:
-        entity["filtered"] = filters.results(status, original) if filters is not None else []
-    entity["reblog"] = reblog
-    if status.application_id is not None:
-        # Mastodon names the app a post was made with (users disclose it by default);
-        # posts made without one (CLI tokens, C2S) and remote posts carry no key.
-        application = await oauth.get_application(conn, status.application_id)
-        if application is not None:
-            entity["application"] = {"name": application.name, "website": application.website}
-    entity["account"] = await account_entity(conn, author, uris=uris, local_domain=local_domain)
-    entity["media_attachments"] = [
-        media_entity(attachment, uris)
-        for attachment in await stored_media.for_status(conn, status.id)
-    ]
-    mentions = []
-    for account_id in await statuses.mentioned_account_ids(conn, status.id):
-        mentioned = await accounts.get_by_id(conn, account_id)
-        if mentioned is not None:
-            mentions.append(
-                {
-                    "id": str(mentioned.id),
-                    "username": mentioned.username,
-                    "url": mentioned.url or mentioned.uri,
-                    "acct": acct(mentioned),
-                }
-            )
-    entity["mentions"] = mentions
-    entity["tags"] = [
-        {"name": name, "url": uris.tag(name)} for name in await statuses.tag_names(conn, status.id)
-    ]
-    entity["emojis"] = []
-    entity["card"] = None
-    entity["poll"] = None
+    (entity,) = await status_entities(
+        conn,
+        [status],
+        viewer_account_id=viewer_account_id,
+        uris=uris,
+        local_domain=local_domain,
+        filters=filters,
+    )
     return entity
+
+
+async def status_entities(
+    conn: Connection,
+    statuses: Sequence[StatusRecord],
+    *,
+    viewer_account_id: int | None,
+    uris: Uris,
+    local_domain: str,
+    filters: FilterView | None = None,
+) -> list[dict[str, Any]]:
+    """`status_entity` of each status, for one viewer (a page of a timeline, a thread, search
+    results), from a handful of statements however many statuses there are."""
+    renderer = EntityRenderer(conn, uris=uris, local_domain=local_domain)
+    return await renderer.statuses(statuses, viewer_account_id=viewer_account_id, filters=filters)
+
+
+class EntityRenderer:
+    """Builds Status and Account entities of many records from a few batch statements (`IN`
+    lists: store.entity_batches) instead of a dozen statements per status, each an aiosqlite
+    round trip. What every reader sees alike (authors and their counters and profile fields,
+    originals of boosts, media, mentions, hashtags, apps) is loaded once and kept, so one
+    renderer serves many readers (a streaming pass renders a post for each); a reader's own
+    marks are loaded per call. Keep one for a request or a pass: what it keeps goes stale."""
+
+    def __init__(self, conn: Connection, *, uris: Uris, local_domain: str) -> None:
+        self.conn = conn
+        self.uris = uris
+        self.local_domain = local_domain
+        self._originals: dict[int, StatusRecord | None] = {}
+        self._accounts: dict[int, AccountRecord | None] = {}
+        self._stats: dict[int, AccountStats] = {}
+        self._fields: dict[int, list[tuple[str, str]]] = {}
+        self._media: dict[int, list[MediaRecord]] = {}
+        self._mentions: dict[int, list[int]] = {}
+        self._tags: dict[int, list[str]] = {}
+        self._applications: dict[int, tuple[str, str | None] | None] = {}
+
+    async def accounts(self, accounts: Sequence[AccountRecord]) -> list[dict[str, Any]]:
+        await self._load_account_facts([account.id for account in accounts])
+        return [
+            _account(account, self._stats[account.id], self._fields.get(account.id, []), self.uris)
+            for account in accounts
+        ]
+
+    async def statuses(
+        self,
+        statuses: Sequence[StatusRecord],
+        *,
+        viewer_account_id: int | None,
+        filters: FilterView | None = None,
+    ) -> list[dict[str, Any]]:
+        shown = await self._with_originals(statuses)
+        marks = None
+        if viewer_account_id is None or not shown:
+            await self._load(shown)
+        else:  # independent statements go to the connection's thread together
+            _, marks = await asyncio.gather(
+                self._load(shown),
+                entity_batches.viewer_marks(self.conn, viewer_account_id, shown),
+            )
+        return [self._status(status, viewer_account_id, marks, filters) for status in statuses]
+
+    async def _with_originals(self, statuses: Sequence[StatusRecord]) -> dict[int, StatusRecord]:
+        """`statuses` and the originals of boosts among them that show (not deleted), by id."""
+        shown: dict[int, StatusRecord] = {}
+        level = list(statuses)
+        while level:  # boosts, then their originals (a boost of a boost, should one exist)
+            for status in level:
+                shown.setdefault(status.id, status)
+            wanted = [
+                s.reblog_of_id
+                for s in level
+                if s.reblog_of_id is not None and s.reblog_of_id not in self._originals
+            ]
+            if wanted:
+                found = await stored_statuses.get_many(self.conn, wanted)
+                self._originals.update((i, found.get(i)) for i in wanted)
+            level = [
+                original
+                for s in level
+                if s.reblog_of_id is not None
+                and (original := self._originals[s.reblog_of_id]) is not None
+                and original.deleted_at is None
+                and original.id not in shown
+            ]
+        return shown
+
+    async def _load(self, shown: dict[int, StatusRecord]) -> None:
+        """Loads what is not loaded yet of what the `shown` statuses are rendered from."""
+        authors = list(dict.fromkeys(s.account_id for s in shown.values()))
+        await asyncio.gather(
+            self._load_status_facts([i for i in shown if i not in self._media]),
+            self._load_applications(
+                {s.application_id for s in shown.values() if s.application_id is not None}
+            ),
+            self._load_accounts(authors),
+            self._load_account_facts(authors),
+        )
+        await self._load_accounts({i for status_id in shown for i in self._mentions[status_id]})
+
+    async def _load_status_facts(self, status_ids: list[int]) -> None:
+        if not status_ids:
+            return
+        media, mentions, tags = await asyncio.gather(
+            stored_media.for_statuses(self.conn, status_ids),
+            entity_batches.mentioned_account_ids(self.conn, status_ids),
+            entity_batches.tag_names(self.conn, status_ids),
+        )
+        for i in status_ids:
+            self._media[i] = media.get(i, [])
+            self._mentions[i] = mentions.get(i, [])
+            self._tags[i] = tags.get(i, [])
+
+    async def _load_applications(self, application_ids: set[int]) -> None:
+        new = application_ids - self._applications.keys()
+        if new:
+            names = await entity_batches.application_names(self.conn, new)
+            self._applications.update((i, names.get(i)) for i in new)
+
+    async def _load_accounts(self, account_ids: Iterable[int]) -> None:
+        new = [i for i in dict.fromkeys(account_ids) if i not in self._accounts]
+        if new:
+            found = await stored_accounts.get_many(self.conn, new)
+            self._accounts.update((i, found.get(i)) for i in new)
+
+    async def _load_account_facts(self, account_ids: Sequence[int]) -> None:
+        new = [i for i in dict.fromkeys(account_ids) if i not in self._stats]
+        if new:
+            stats, fields = await asyncio.gather(
+                entity_batches.account_stats(self.conn, new),
+                entity_batches.profile_fields(self.conn, new),
+            )
+            self._stats.update(stats)
+            self._fields.update((i, fields.get(i, [])) for i in new)
+
+    def _status(
+        self,
+        status: StatusRecord,
+        viewer_account_id: int | None,
+        marks: ViewerMarks | None,
+        filters: FilterView | None,
+    ) -> dict[str, Any]:
+        author = self._accounts[status.account_id]
+        assert author is not None, status.account_id
+        reblog: dict[str, Any] | None = None
+        original: StatusRecord | None = None
+        if status.reblog_of_id is not None:
+            original = self._originals[status.reblog_of_id]
+            if original is not None and original.deleted_at is None:
+                reblog = self._status(original, viewer_account_id, marks, filters)
+        entity: dict[str, Any] = {
+            "id": str(status.id),
+            "created_at": iso(status.created_at),
+            "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
+            "in_reply_to_account_id": (
+                str(status.in_reply_to_account_id) if status.in_reply_to_account_id else None
+            ),
+            "sensitive": status.sensitive,
+            "spoiler_text": status.spoiler_text,
+            "visibility": status.visibility
+            if status.visibility in _API_VISIBILITIES
+            else "private",
+            "language": status.language,
+            "uri": status.uri,
+            "url": status.url or status.uri,
+            "replies_count": status.replies_count,
+            "reblogs_count": status.reblogs_count,
+            "favourites_count": status.favourites_count,
+            "edited_at": iso(status.edited_at) if status.edited_at else None,
+        }
+        if viewer_account_id is not None:
+            assert marks is not None
+            entity["favourited"] = status.id in marks.favourited
+            entity["reblogged"] = status.id in marks.reblogged
+            entity["muted"] = False
+            entity["bookmarked"] = status.id in marks.bookmarked
+            if (
+                viewer_account_id == status.account_id
+                and status.reblog_of_id is None
+                and status.visibility in ("public", "unlisted", "private")
+            ):
+                entity["pinned"] = status.id in marks.pinned
+        entity["content"] = status.content
+        if viewer_account_id is not None:
+            entity["filtered"] = filters.results(status, original) if filters is not None else []
+        entity["reblog"] = reblog
+        if status.application_id is not None:
+            # Mastodon names the app a post was made with (users disclose it by default);
+            # posts made without one (CLI tokens, C2S) and remote posts carry no key.
+            application = self._applications[status.application_id]
+            if application is not None:
+                entity["application"] = {"name": application[0], "website": application[1]}
+        entity["account"] = _account(
+            author, self._stats[author.id], self._fields.get(author.id, []), self.uris
+        )
+        entity["media_attachments"] = [
+            media_entity(attachment, self.uris) for attachment in self._media[status.id]
+        ]
+        mentions = []
+        for account_id in self._mentions[status.id]:
+            mentioned = self._accounts[account_id]
+            if mentioned is not None:
+                mentions.append(
+                    {
+                        "id": str(mentioned.id),
+                        "username": mentioned.username,
+                        "url": mentioned.url or mentioned.uri,
+                        "acct": acct(mentioned),
+                    }
+                )
+        entity["mentions"] = mentions
+        entity["tags"] = [
+            {"name": name, "url": self.uris.tag(name)} for name in self._tags[status.id]
+        ]
+        entity["emojis"] = []
+        entity["card"] = None
+        entity["poll"] = None
+        return entity
 
 
 # ----- markers and the instance --------------------------------------------------------------

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from store import accounts, api_queries, follows, lists
 from store.db import Connection
 from store.lists import MAX_LISTS, REPLIES_POLICIES, ListRecord
-from watercooler.api.entities import account_entity
+from watercooler.api.entities import account_entities
 from watercooler.api.forms import body_params, flag
 from watercooler.api.pagination import page_params, paged_response
 from watercooler.api.timelines import answer_statuses
@@ -163,18 +163,14 @@ async def account_lists(request: Request) -> Response:
 async def _account_entities(
     conn: Connection, svc: Services, ids: list[int]
 ) -> list[dict[str, Any]]:
-    entities = []
-    for account_id in ids:
-        if not await api_queries.is_available(conn, account_id):
-            continue  # suspended accounts are left out, as Mastodon leaves them
-        account = await accounts.get_by_id(conn, account_id)
-        if account is not None:
-            entities.append(
-                await account_entity(
-                    conn, account, uris=svc.uris, local_domain=svc.config.instance.domain
-                )
-            )
-    return entities
+    available = await api_queries.available_ids(conn, ids)  # suspended ones are left out
+    found = await accounts.get_many(conn, [i for i in ids if i in available])
+    return await account_entities(
+        conn,
+        [found[i] for i in ids if i in found],
+        uris=svc.uris,
+        local_domain=svc.config.instance.domain,
+    )
 
 
 async def members(request: Request) -> Response:

@@ -7,6 +7,7 @@ cause (store.notifications); this module only reads and deletes them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -18,7 +19,8 @@ from store import accounts, statuses
 from store import notifications as store
 from store.db import Connection
 from store.notifications import Filter, NotificationRecord
-from watercooler.api.entities import account_entity, iso, status_entity
+from store.records import AccountRecord, StatusRecord
+from watercooler.api.entities import EntityRenderer, iso
 from watercooler.api.forms import id_param
 from watercooler.api.pagination import int_param, page_params, paged_response
 from watercooler.auth import authenticate
@@ -54,39 +56,63 @@ async def notification_entity(
     svc: Services,
     record: NotificationRecord,
     filters: FilterView | None = None,
+    renderer: EntityRenderer | None = None,
 ) -> dict[str, Any] | None:
     """Mastodon's Notification, or None when its account or status is gone or hidden from the
     reader, or its status is hidden by one of the reader's `filters` (their `notifications`
     filters, loaded once per request). `status` is there only for the types that have one
-    (a `null` crashes apps)."""
-    sender = await accounts.get_by_id(conn, record.from_account_id)
-    if sender is None:
-        return None
-    entity: dict[str, Any] = {
-        "id": str(record.id),
-        "type": record.type,
-        "created_at": iso(record.created_at),
-        "group_key": f"ungrouped-{record.id}",
-        "account": await account_entity(
-            conn, sender, uris=svc.uris, local_domain=svc.config.instance.domain
-        ),
-    }
-    if record.status_id is None:
-        return entity
-    status = await statuses.get_by_id(conn, record.status_id)
-    if status is None or not await can_see(conn, status, record.account_id):
-        return None
-    if filters is not None and await filters.hidden(conn, status):
-        return None
-    entity["status"] = await status_entity(
-        conn,
-        status,
-        viewer_account_id=record.account_id,
-        uris=svc.uris,
-        local_domain=svc.config.instance.domain,
-        filters=filters,
-    )
+    (a `null` crashes apps). `renderer`: one kept for a streaming pass."""
+    (entity,) = await notification_entities(conn, svc, [record], filters, renderer)
     return entity
+
+
+async def notification_entities(
+    conn: Connection,
+    svc: Services,
+    records: Sequence[NotificationRecord],
+    filters: FilterView | None = None,
+    renderer: EntityRenderer | None = None,
+) -> list[dict[str, Any] | None]:
+    """`notification_entity` of each record (all of one reader), rendered in batches."""
+    if renderer is None:
+        renderer = EntityRenderer(conn, uris=svc.uris, local_domain=svc.config.instance.domain)
+    senders = await accounts.get_many(conn, {record.from_account_id for record in records})
+    found = await statuses.get_many(
+        conn, {record.status_id for record in records if record.status_id is not None}
+    )
+    kept: list[tuple[int, AccountRecord, StatusRecord | None]] = []
+    for index, record in enumerate(records):
+        sender = senders.get(record.from_account_id)
+        if sender is None:
+            continue
+        status = None
+        if record.status_id is not None:
+            status = found.get(record.status_id)
+            if status is None or not await can_see(conn, status, record.account_id):
+                continue
+            if filters is not None and await filters.hidden(conn, status):
+                continue
+        kept.append((index, sender, status))
+    senders_shown = await renderer.accounts([sender for _, sender, _ in kept])
+    statuses_shown: dict[tuple[int, int], dict[str, Any]] = {}
+    for reader in dict.fromkeys(records[index].account_id for index, _, s in kept if s):
+        theirs = [s for index, _, s in kept if s and records[index].account_id == reader]
+        rendered = await renderer.statuses(theirs, viewer_account_id=reader, filters=filters)
+        statuses_shown.update(((reader, s.id), e) for s, e in zip(theirs, rendered, strict=True))
+    entities: list[dict[str, Any] | None] = [None] * len(records)
+    for (index, _, status), account in zip(kept, senders_shown, strict=True):
+        record = records[index]
+        entity: dict[str, Any] = {
+            "id": str(record.id),
+            "type": record.type,
+            "created_at": iso(record.created_at),
+            "group_key": f"ungrouped-{record.id}",
+            "account": account,
+        }
+        if status is not None:
+            entity["status"] = statuses_shown[record.account_id, status.id]
+        entities[index] = entity
+    return entities
 
 
 async def list_notifications(request: Request) -> Response:
@@ -97,11 +123,8 @@ async def list_notifications(request: Request) -> Response:
     async with svc.db.read() as conn:
         records = await store.page(conn, caller.account.id, page, selection, now=svc.clock())
         view = await load_filters(conn, caller.account.id, now=svc.clock(), context="notifications")
-        entities = [
-            entity
-            for record in records
-            if (entity := await notification_entity(conn, svc, record, view)) is not None
-        ]
+        rendered = await notification_entities(conn, svc, records, view)
+        entities = [entity for entity in rendered if entity is not None]
     base = svc.config.instance.base_url
     return paged_response(request, base, entities, [r.id for r in records], page)
 

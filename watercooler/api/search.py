@@ -21,7 +21,7 @@ from store import api_queries, api_search, statuses
 from store.db import Connection
 from store.records import StatusRecord
 from watercooler.api.accounts import _entities, _resolve, _split_handle
-from watercooler.api.entities import status_entity
+from watercooler.api.entities import status_entities
 from watercooler.api.forms import flag, id_param
 from watercooler.api.pagination import int_param, page_params, paged_response
 from watercooler.auth import authenticate, bearer_token
@@ -51,16 +51,13 @@ def _tag_entity(svc: Services, name: str, following: bool) -> dict[str, Any]:
 async def _status_entities(
     conn: Connection, svc: Services, found: list[StatusRecord], viewer: int
 ) -> list[dict[str, Any]]:
-    return [
-        await status_entity(
-            conn,
-            status,
-            viewer_account_id=viewer,
-            uris=svc.uris,
-            local_domain=svc.config.instance.domain,
-        )
-        for status in found
-    ]
+    return await status_entities(
+        conn,
+        found,
+        viewer_account_id=viewer,
+        uris=svc.uris,
+        local_domain=svc.config.instance.domain,
+    )
 
 
 async def _known_by_url(svc: Services, url: str) -> tuple[int | None, StatusRecord | None]:
@@ -146,10 +143,17 @@ async def search(request: Request) -> Response:
         if want["statuses"]:
             async with svc.db.read() as conn:
                 ids = await api_search.status_ids_matching(conn, q.split(), account_id=author)
-                for status_id in ids:
-                    status = await statuses.get_by_id(conn, status_id)
-                    if status is not None and await can_see(conn, status, viewer):
-                        found.append(status)
+                wanted = offset + limit  # the page needs only the first visible ones
+                step = max(wanted, DEFAULT_LIMIT)
+                for start in range(0, len(ids), step):
+                    chunk = ids[start : start + step]
+                    candidates = await statuses.get_many(conn, chunk)
+                    for status_id in chunk:
+                        status = candidates.get(status_id)
+                        if status is not None and await can_see(conn, status, viewer):
+                            found.append(status)
+                    if len(found) >= wanted:
+                        break
             found = found[offset : offset + limit]
         prefix = q.removeprefix("#").lower()
         if want["hashtags"] and _TAG_NAME.match(prefix):

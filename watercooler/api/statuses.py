@@ -14,11 +14,10 @@ from starlette.routing import Route
 from outbox.publish import MediaDetails, PublishError
 from store import accounts, statuses, threads
 from store.records import StatusRecord
-from watercooler.api.entities import account_entity, status_entity
+from watercooler.api.entities import account_entities, status_entities, status_entity
 from watercooler.api.entities import iso as entity_time
 from watercooler.api.forms import body_params, flag, id_param, text
 from watercooler.auth import Caller, authenticate, bearer_token
-from watercooler.filters import FilterView
 from watercooler.filters import load as load_filters
 from watercooler.http import FastJSONResponse, services
 from watercooler.media import MediaRejected, check_description, parse_focus
@@ -206,37 +205,29 @@ async def status_context(request: Request) -> Response:
         frontier = [status.id]
         while frontier and len(descendants) < threads.MAX_THREAD:
             found = await threads.reply_ids(conn, frontier)
+            replies = await statuses.get_many(conn, [reply_id for reply_id, _ in found])
             frontier = []
             for reply_id, _ in found:
-                reply = await statuses.get_by_id(conn, reply_id)
+                reply = replies.get(reply_id)
                 if reply is not None and await can_see(conn, reply, viewer):
                     if not await view.hidden(conn, reply):
                         descendants.append(reply)
                     frontier.append(reply_id)  # replies to a hidden post still show
         ancestors.reverse()
         descendants.sort(key=lambda s: s.id)
+        rendered = await status_entities(
+            conn,
+            [*ancestors, *descendants],
+            viewer_account_id=viewer,
+            uris=svc.uris,
+            local_domain=svc.config.instance.domain,
+            filters=view,
+        )
         entity = {
-            "ancestors": [await _entity_in(conn, svc, s, viewer, view) for s in ancestors],
-            "descendants": [await _entity_in(conn, svc, s, viewer, view) for s in descendants],
+            "ancestors": rendered[: len(ancestors)],
+            "descendants": rendered[len(ancestors) :],
         }
     return _json(entity)
-
-
-async def _entity_in(
-    conn: Any,
-    svc: Services,
-    status: StatusRecord,
-    viewer: int | None,
-    filters: FilterView | None = None,
-) -> dict[str, Any]:
-    return await status_entity(
-        conn,
-        status,
-        viewer_account_id=viewer,
-        uris=svc.uris,
-        local_domain=svc.config.instance.domain,
-        filters=filters,
-    )
 
 
 async def _interaction(request: Request, action: str) -> Response:
@@ -295,12 +286,13 @@ async def _accounts_of(request: Request, reblogs: bool) -> Response:
     query = threads.reblogged_by if reblogs else threads.favourited_by
     async with svc.db.read() as conn:
         ids = await query(conn, status.id, limit=40)
-        found = [await accounts.get_by_id(conn, i) for i in ids]
-        result = [
-            await account_entity(conn, a, uris=svc.uris, local_domain=svc.config.instance.domain)
-            for a in found
-            if a is not None
-        ]
+        found = await accounts.get_many(conn, ids)
+        result = await account_entities(
+            conn,
+            [found[i] for i in ids if i in found],
+            uris=svc.uris,
+            local_domain=svc.config.instance.domain,
+        )
     return _json(result)
 
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from store import api_timelines, statuses, threads
 from store.api_timelines import Page
 from store.db import db_time
-from watercooler.api.entities import status_entity
+from watercooler.api.entities import status_entities
 from watercooler.api.forms import flag
 from watercooler.api.pagination import page_params, paged_response
 from watercooler.auth import authenticate
@@ -28,25 +28,25 @@ async def _answer(
 ) -> Response:  # fmt: skip
     """`context` is the filter context (home, public...): the viewer's filters of it mark
     statuses `filtered`, and its `hide` filters leave statuses out."""
-    entities = []
     async with svc.db.read() as conn:
         view = await load_filters(conn, viewer, now=svc.clock(), context=context)
+        found = await statuses.get_many(conn, ids)
+        shown = []
         for status_id in ids:
-            status = await statuses.get_by_id(conn, status_id)
+            status = found.get(status_id)
             if status is None or not await can_see(conn, status, viewer):
                 continue
             if await view.hidden(conn, status):
                 continue
-            entities.append(
-                await status_entity(
-                    conn,
-                    status,
-                    viewer_account_id=viewer,
-                    uris=svc.uris,
-                    local_domain=svc.config.instance.domain,
-                    filters=view,
-                )
-            )
+            shown.append(status)
+        entities = await status_entities(
+            conn,
+            shown,
+            viewer_account_id=viewer,
+            uris=svc.uris,
+            local_domain=svc.config.instance.domain,
+            filters=view,
+        )
     base = svc.config.instance.base_url
     return paged_response(
         request, base, entities, paged_ids if paged_ids is not None else ids, page

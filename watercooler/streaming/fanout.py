@@ -25,7 +25,7 @@ from store.db import Connection, db_time, parse_db_time
 from store.ids import SEQUENCE_BITS
 from store.records import AccountRecord, StatusRecord
 from watercooler.api.conversations import conversation_entity_for_status
-from watercooler.api.entities import status_entity
+from watercooler.api.entities import EntityRenderer
 from watercooler.api.notifications import notification_entity
 from watercooler.filters import FilterView
 from watercooler.filters import load as load_filters
@@ -195,6 +195,9 @@ class _Step:
         self._rendered: dict[tuple[int, int, str], str | None] = {}
         self._has_media: dict[int, bool] = {}
         self._viewers: dict[int, AccountRecord | None] = {}
+        self._renderer = EntityRenderer(
+            conn, uris=svc.uris, local_domain=svc.config.instance.domain
+        )  # what every reader sees of a status is loaded once per pass
 
     def _subscribed(self, viewer: int) -> list[tuple[StreamClient, StreamKey]]:
         return [
@@ -286,13 +289,8 @@ class _Step:
             view = await self._view(viewer, context)
             payload = None
             if not await view.hidden(self.conn, status):
-                entity = await status_entity(
-                    self.conn,
-                    status,
-                    viewer_account_id=viewer,
-                    uris=self.svc.uris,
-                    local_domain=self.svc.config.instance.domain,
-                    filters=view,
+                (entity,) = await self._renderer.statuses(
+                    [status], viewer_account_id=viewer, filters=view
                 )
                 proper = entity.get("reblog") or entity
                 self._has_media[status.id] = bool(proper.get("media_attachments"))
@@ -328,7 +326,9 @@ class _Step:
         if record is None:
             return
         view = await self._view(recipient, "notifications")
-        entity = await notification_entity(self.conn, self.svc, record, filters=view)
+        entity = await notification_entity(
+            self.conn, self.svc, record, filters=view, renderer=self._renderer
+        )
         if entity is None:
             return
         payload = _json(entity)
