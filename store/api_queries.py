@@ -61,15 +61,13 @@ class AccountStats:
 
 async def account_stats(conn: Connection, account_id: int) -> AccountStats:
     """The counters of an Account entity, in one statement. Direct messages are not counted
-    (as Mastodon counts); boosts are."""
+    (as Mastodon counts); boosts are. Status counts are kept by triggers (migration 0014)."""
     async with conn.execute(
         "SELECT"
         " (SELECT count(*) FROM follows WHERE target_account_id = :id AND state = 'accepted'),"
         " (SELECT count(*) FROM follows WHERE account_id = :id AND state = 'accepted'),"
-        " (SELECT count(*) FROM statuses WHERE account_id = :id AND deleted_at IS NULL"
-        "   AND visibility != 'direct'),"
-        " (SELECT max(created_at) FROM statuses WHERE account_id = :id AND deleted_at IS NULL"
-        "   AND visibility != 'direct'),"
+        " (SELECT statuses_count FROM account_status_counts WHERE account_id = :id),"
+        " (SELECT last_status_at FROM account_status_counts WHERE account_id = :id),"
         " EXISTS (SELECT 1 FROM users WHERE account_id = :id AND admin = 1)",
         {"id": account_id},
     ) as cursor:
@@ -78,7 +76,7 @@ async def account_stats(conn: Connection, account_id: int) -> AccountStats:
     return AccountStats(
         followers_count=int(row[0]),
         following_count=int(row[1]),
-        statuses_count=int(row[2]),
+        statuses_count=int(row[2] or 0),
         last_status_at=parse_db_time(row[3]),
         admin=bool(row[4]),
     )

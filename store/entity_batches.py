@@ -26,19 +26,17 @@ async def account_stats(conn: Connection, account_ids: Iterable[int]) -> dict[in
         "SELECT a.id,"
         " (SELECT count(*) FROM follows WHERE target_account_id = a.id AND state = 'accepted'),"
         " (SELECT count(*) FROM follows WHERE account_id = a.id AND state = 'accepted'),"
-        " (SELECT count(*) FROM statuses WHERE account_id = a.id AND deleted_at IS NULL"
-        "   AND visibility != 'direct'),"
-        " (SELECT max(created_at) FROM statuses WHERE account_id = a.id AND deleted_at IS NULL"
-        "   AND visibility != 'direct'),"
+        " c.statuses_count, c.last_status_at,"
         " EXISTS (SELECT 1 FROM users WHERE account_id = a.id AND admin = 1)"
-        " FROM accounts a WHERE a.id IN ({ids})",
+        " FROM accounts a LEFT JOIN account_status_counts c ON c.account_id = a.id"
+        " WHERE a.id IN ({ids})",
         ids,
     )
     found = {
         int(row[0]): AccountStats(
             followers_count=int(row[1]),
             following_count=int(row[2]),
-            statuses_count=int(row[3]),
+            statuses_count=int(row[3] or 0),
             last_status_at=parse_db_time(row[4]),
             admin=bool(row[5]),
         )
