@@ -14,6 +14,7 @@ from bench import machine, wrk
 from bench.scenarios import Result, Scenario, Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
+CHARTS = Path(__file__).resolve().parent.parent / "docs" / "bench"  # shown by the README
 WORK = Path(__file__).resolve().parent / "work"
 # Scenario name -> "module:function" under bench.scenarios (one function may report several
 # results, e.g. S1 also reports S1b).
@@ -21,6 +22,14 @@ SCENARIOS: dict[str, str] = {
     "S1": "inbox:run",
     "S1c": "inbox:run_burst",
     "S2": "documents:run",
+    "S3": "timelines:run",
+    "S4": "search:run",
+    "S5": "delivery:run",
+    "S5b": "delivery:run_bad",
+    "S6": "posting:run_posting",
+    "S7": "steady:run",
+    "S8": "inbox:run_overload",
+    "E2E": "posting:run_e2e",
 }
 
 
@@ -99,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     print(_table(results))
+    if args.plot:
+        from bench.plot import plot
+
+        for path in plot(report, CHARTS):
+            print(f"chart {path}")
     print(f"\nwritten {RESULTS / 'latest.json'} ({report['wall_seconds']} s)")
     return 0
 

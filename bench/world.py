@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,12 +58,22 @@ def actor_document(actor: RemoteActor) -> dict[str, object]:
     }
 
 
-def write_config(folder: Path, *, remote_port: int | None = None, workers: bool = True) -> Path:
+def write_config(
+    folder: Path,
+    *,
+    remote_port: int | None = None,
+    workers: bool = True,
+    domain: str = DOMAIN,
+    peers: Mapping[str, str] | None = None,
+    delivery: Mapping[str, float] | None = None,
+) -> Path:
+    """`peers`: more peer domains and the `host:port` each resolves to (the sinks, another
+    instance); `delivery`: `[delivery]` settings."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = [
         "[instance]",
-        f'domain = "{DOMAIN}"',
-        f'base_url = "{BASE_URL}"',
+        f'domain = "{domain}"',
+        f'base_url = "http://{domain}"',
         "[server]",
         'host = "127.0.0.1"',
         "port = 0",
@@ -75,15 +86,21 @@ def write_config(folder: Path, *, remote_port: int | None = None, workers: bool 
         "allow_http = true",
         "[federation.resolve]",
         f'"{REMOTE}" = "127.0.0.1:{remote_port or 9}"',
+        *(f'"{peer}" = "{target}"' for peer, target in (peers or {}).items()),
         "[[peers]]",
         f'domain = "{REMOTE}"',
+        *(f'[[peers]]\ndomain = "{peer}"' for peer in (peers or {})),
+        *(["[delivery]"] if delivery else []),
+        *(f"{name} = {value}" for name, value in (delivery or {}).items()),
     ]
     path = folder / "watercooler.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-async def seed(folder: Path, *, local_users: int, remote_actors: int) -> list[RemoteActor]:
+async def seed(
+    folder: Path, *, local_users: int, remote_actors: int, domain: str = DOMAIN
+) -> list[RemoteActor]:
     """Create the database with `local_users` users (user0 follows every remote actor) and
     `remote_actors` known remote actors with keys. Keys are kept in `actors.json` so a
     rebuilt world signs with the same keys."""
@@ -91,9 +108,9 @@ async def seed(folder: Path, *, local_users: int, remote_actors: int) -> list[Re
     await db.open()
     try:
         await migrate(db.writer)
-        uris = Uris(BASE_URL)
+        uris = Uris(f"http://{domain}")
         now = datetime.now(UTC)
-        await ensure_instance_actor(db, uris, DOMAIN, now)
+        await ensure_instance_actor(db, uris, domain, now)
         password_hash = await asyncio.to_thread(hash_password, PASSWORD)
         pairs = await asyncio.gather(
             *(asyncio.to_thread(generate_rsa_keypair) for _ in range(remote_actors))
