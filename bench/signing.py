@@ -52,10 +52,11 @@ _KEYS: dict[str, SigningKey] = {}
 
 
 def _private_key(actor: RemoteActor) -> SigningKey:
-    """Parsed once per process: loading a PEM checks the RSA key, which costs milliseconds."""
-    key = _KEYS.get(actor.key_id)
+    """Parsed once per process: loading a PEM checks the RSA key, which costs milliseconds.
+    Keyed by the PEM itself: every world reuses the same key ids with new keys."""
+    key = _KEYS.get(actor.private_pem)
     if key is None:
-        key = _KEYS[actor.key_id] = load_private_key(actor.private_pem)
+        key = _KEYS[actor.private_pem] = load_private_key(actor.private_pem)
     return key
 
 

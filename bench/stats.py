@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -55,6 +55,8 @@ class Measurement:
     p90_ms: float = 0.0
     p99_ms: float = 0.0
     max_ms: float = 0.0
+    statuses: dict[str, int] = field(default_factory=dict)
+    """How many answers had each HTTP status (wrk runs)."""
 
     @property
     def rate(self) -> float:

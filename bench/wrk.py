@@ -108,6 +108,7 @@ def run(
         errors=errors,
         unexpected=data["unexpected"],
         refused=data["refused"],
+        statuses=data.get("statuses", {}),
         timeouts=data["timeouts"],
         p50_ms=data["p50_us"] / 1000,
         p90_ms=data["p90_us"] / 1000,

@@ -27,6 +27,7 @@ function init(args)
   index = (id * 7919) % #requests
   unexpected = 0
   refused = 0
+  by_status = {}
   sent = 0
 end
 
@@ -43,6 +44,7 @@ if pause > 0 then
 end
 
 function response(status, headers, body)
+  by_status[status] = (by_status[status] or 0) + 1
   local ok = status >= 200 and status <= 299
   if expect == -2 and (status == 429 or status == 503) then
     ok = headers["Retry-After"] ~= nil or headers["retry-after"] ~= nil
@@ -54,17 +56,25 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local wrong, turned_away = 0, 0
+  local wrong, turned_away, statuses = 0, 0, {}
   for _, thread in ipairs(threads) do
     wrong = wrong + (thread:get("unexpected") or 0)
     turned_away = turned_away + (thread:get("refused") or 0)
+    for code, count in pairs(thread:get("by_status") or {}) do
+      statuses[code] = (statuses[code] or 0) + count
+    end
+  end
+  local parts = {}
+  for code, count in pairs(statuses) do
+    table.insert(parts, string.format('"%d":%d', code, count))
   end
   local e = summary.errors
   io.write(string.format(
     'BENCH_JSON {"requests":%d,"duration_us":%d,"connect_errors":%d,"read_errors":%d,' ..
     '"write_errors":%d,"status_errors":%d,"timeouts":%d,"unexpected":%d,"refused":%d,' ..
-    '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d}\n',
+    '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"statuses":{%s}}\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout, wrong,
     turned_away,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    table.concat(parts, ",")))
 end

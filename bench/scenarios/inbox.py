@@ -254,6 +254,7 @@ def run_overload(settings: Settings) -> list[Result]:
         s1_ceiling_rate=round(bare.rate, 1),
         accepted=accepted,
         refused_with_retry_after=load.refused,
+        statuses=load.statuses,
         wrong_answers=load.unexpected,
         timeouts=load.timeouts,
         max_ms=round(load.max_ms, 1),
