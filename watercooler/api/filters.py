@@ -16,7 +16,6 @@ watercooler.filters.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +29,7 @@ from store import filters as store
 from store import statuses
 from store.db import Connection
 from store.filters import FilterRecord, KeywordRecord
-from watercooler.api.forms import MAX_BODY, flag
+from watercooler.api.forms import body_params, flag
 from watercooler.auth import Caller, authenticate
 from watercooler.filters import (
     ACTIONS,
@@ -94,25 +93,7 @@ def _gather(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 async def _params(request: Request) -> dict[str, Any]:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "application/json":
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise HTTPException(413, "Request body too large")
-        try:
-            data = json.loads(raw or b"{}")
-        except ValueError as error:
-            raise HTTPException(400, "Body is not valid JSON") from error
-        if not isinstance(data, dict):
-            raise HTTPException(422, "Body must be a JSON object")
-        return data
-    if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
-        try:
-            return _gather(form.multi_items())
-        finally:
-            await form.close()
-    return _gather(request.query_params.multi_items())
+    return await body_params(request, gather=_gather)
 
 
 def _text(value: Any, name: str, limit: int) -> str:

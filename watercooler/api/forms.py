@@ -4,17 +4,25 @@ and the query string; `name[]` arrays and `name[0][key]` nested forms."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 MAX_BODY = 1024 * 1024
 
 
-async def body_params(request: Request) -> dict[str, Any]:
-    """The request's parameters: JSON object, or form fields (repeated `x[]` as lists)."""
+Pairs = list[tuple[str, Any]]
+
+
+async def body_params(
+    request: Request, gather: Callable[[Pairs], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The request's parameters: JSON object, or form fields (repeated `x[]` as lists).
+    `gather` turns form or query pairs into the dict instead, for endpoints whose clients
+    send Rails-style nested keys (filters)."""
+    gather = gather or _from_pairs
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "application/json":
         raw = await request.body()
@@ -30,16 +38,15 @@ async def body_params(request: Request) -> dict[str, Any]:
     if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
         try:
-            return _from_pairs(form)
+            return gather(form.multi_items())
         finally:
             await form.close()  # uploads are read by the media endpoints, not here
-    return _from_pairs(request.query_params.multi_items())
+    return gather(request.query_params.multi_items())
 
 
-def _from_pairs(pairs: FormData | list[tuple[str, Any]]) -> dict[str, Any]:
-    items = pairs.multi_items() if isinstance(pairs, FormData) else pairs
+def _from_pairs(pairs: Pairs) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for key, value in items:
+    for key, value in pairs:
         if key.endswith("[]"):
             result.setdefault(key[:-2], []).append(value)
         else:
