@@ -23,7 +23,7 @@ from starlette.routing import Route
 from federation import activities
 from federation.errors import FederationError
 from outbox.publish import ProfileChange, PublishError
-from store import accounts, api_queries, follows, pins, statuses
+from store import accounts, api_queries, follows, pins
 from store.db import Connection
 from store.records import AccountRecord
 from watercooler.api.entities import (
@@ -33,17 +33,15 @@ from watercooler.api.entities import (
     credential_account_entity,
     iso,
     relationship_entity,
-    status_entities,
 )
 from watercooler.api.forms import body_params, flag
 from watercooler.api.media import store_upload, upload_params
 from watercooler.api.pagination import int_param, page_params, paged_response
+from watercooler.api.timelines import answer_statuses
 from watercooler.auth import Caller, authenticate, bearer_token
-from watercooler.filters import load as load_filters
 from watercooler.http import FastJSONResponse, services
 from watercooler.media import Purpose
 from watercooler.services import Services
-from watercooler.visibility import can_see
 
 ACCOUNT_LIST_LIMIT = 40
 ACCOUNT_LIST_MAX = 80
@@ -380,25 +378,7 @@ async def account_statuses(request: Request) -> Response:
                 tagged=query.get("tagged", "").strip().removeprefix("#") or None,
                 only_media=flag(query.get("only_media")),
             )
-        view = await load_filters(conn, viewer, now=svc.clock(), context="account")
-        found = await statuses.get_many(conn, ids)
-        shown = []
-        for status_id in ids:
-            status = found.get(status_id)
-            if status is None or not await can_see(conn, status, viewer):
-                continue
-            if await view.hidden(conn, status):
-                continue
-            shown.append(status)
-        entities = await status_entities(
-            conn,
-            shown,
-            viewer_account_id=viewer,
-            uris=svc.uris,
-            local_domain=svc.config.instance.domain,
-            filters=view,
-        )
-    return paged_response(request, svc.config.instance.base_url, entities, ids, page)
+    return await answer_statuses(request, svc, ids, page, viewer, context="account")
 
 
 async def _follow_list(request: Request, *, followers: bool) -> Response:
