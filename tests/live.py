@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,3 +139,21 @@ class LiveInstance:
     def log(self) -> str:
         path = self.folder / "server.log"
         return path.read_text() if path.exists() else ""
+
+
+@contextmanager
+def one_instance(
+    folder: Path, users: Iterable[str], password: str = "correct horse battery"
+) -> Iterator[LiveInstance]:
+    """One instance whose domain is its own loopback address (so the URLs in its entities are
+    the ones a test fetches), with `users`, queue workers off; always stopped."""
+    port = free_port()
+    live = LiveInstance(f"127.0.0.1:{port}", folder, port=port)
+    live.write_config(peers=[], resolve={}, workers=False)
+    for name in users:
+        live.cli("user", "add", name, "--password-stdin", stdin=f"{password}\n")
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()

@@ -10,23 +10,15 @@ import pytest
 from mastodon import Mastodon
 from mastodon.errors import MastodonNotFoundError
 
-from tests.live import LiveInstance, free_port
+from tests.live import LiveInstance, one_instance
 
 TIMEOUT = 15
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveInstance]:
-    port = free_port()
-    live = LiveInstance(f"127.0.0.1:{port}", tmp_path_factory.mktemp("lists-live"), port=port)
-    live.write_config(peers=[], resolve={}, workers=False)
-    for name in ("alice", "bob", "carol"):
-        live.cli("user", "add", name, "--password-stdin", stdin="password123\n")
-    live.start()
-    try:
+    with one_instance(tmp_path_factory.mktemp("lists-live"), ("alice", "bob", "carol")) as live:
         yield live
-    finally:
-        live.stop()
 
 
 def client(server: LiveInstance, name: str) -> Mastodon:

@@ -18,22 +18,15 @@ from mastodon import Mastodon
 from mastodon.errors import MastodonNotFoundError
 from PIL import Image
 
-from tests.live import LiveInstance, free_port
+from tests.live import LiveInstance, one_instance
 
 TIMEOUT = 15
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveInstance]:
-    port = free_port()
-    live = LiveInstance(f"127.0.0.1:{port}", tmp_path_factory.mktemp("media-live"), port=port)
-    live.write_config(peers=[], resolve={}, workers=False)
-    live.cli("user", "add", "alice", "--password-stdin", stdin="correct horse battery\n")
-    live.start()
-    try:
+    with one_instance(tmp_path_factory.mktemp("media-live"), ("alice",)) as live:
         yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture

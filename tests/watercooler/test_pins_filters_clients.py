@@ -10,23 +10,15 @@ from collections.abc import Iterator
 import pytest
 from mastodon import Mastodon, MastodonAPIError
 
-from tests.live import LiveInstance, free_port
+from tests.live import LiveInstance, one_instance
 
 TIMEOUT = 15
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveInstance]:
-    port = free_port()
-    live = LiveInstance(f"127.0.0.1:{port}", tmp_path_factory.mktemp("pins-live"), port=port)
-    live.write_config(peers=[], resolve={}, workers=False)
-    for name in ("alice", "bob"):
-        live.cli("user", "add", name, "--password-stdin", stdin="correct horse battery\n")
-    live.start()
-    try:
+    with one_instance(tmp_path_factory.mktemp("pins-live"), ("alice", "bob")) as live:
         yield live
-    finally:
-        live.stop()
 
 
 def client(live: LiveInstance, name: str) -> Mastodon:
