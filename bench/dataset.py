@@ -44,13 +44,14 @@ from typing import Any
 from bench import world
 from federation.keys import generate_rsa_keypair
 from federation.uris import Uris
-from store import bulk
+from store import bulk, search_index
 from store.db import Database, db_time
 from store.migrate import available_migrations, migrate
 from watercooler.accounts import ensure_instance_actor, hash_token, local_account
 from watercooler.passwords import hash_password
+from watercooler.search_indexer import index_row
 
-BUILDER_VERSION = 2
+BUILDER_VERSION = 3
 GROUPS = ("typical", "uniform", "rarely", "never")
 PEERS = ("remote.bench", "sales.bench", "eng.bench", "hr.bench")
 DAYS = 180
@@ -272,6 +273,7 @@ class _Builder:
             self.progress("accounts, users, keys, tokens and follows loaded")
             await self._statuses(conn)
             await self._home(conn)
+            await self._search(conn)
             await bulk.begin(conn)
             await bulk.recount_replies(conn)
             await bulk.recount_reblogs(conn)
@@ -599,6 +601,26 @@ class _Builder:
         await bulk.commit(conn)
         self.counts["home_rows"] = total + len(rows)
         self.progress(f"home rows {self.counts['home_rows']:,} loaded")
+
+    # ----- search ----------------------------------------------------------------------------
+
+    async def _search(self, conn: bulk.Connection) -> None:
+        """The full-text index, built by the product's own indexer code from the queue the
+        triggers filled, in large batches, then merged into one segment."""
+        indexed = 0
+        while True:
+            await bulk.begin(conn)
+            entries = await search_index.queued(conn, 10_000)
+            if not entries:
+                await bulk.commit(conn)
+                break
+            found = await search_index.sources(conn, [entry.status_id for entry in entries])
+            rows = [index_row(source) for source in found.values()]
+            await search_index.write(conn, entries, rows)
+            await bulk.commit(conn)
+            indexed += len(rows)
+            self.progress(f"search index: {indexed:,} statuses")
+        await search_index.optimize(conn)
 
     # ----- meta ------------------------------------------------------------------------------
 

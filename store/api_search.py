@@ -1,45 +1,209 @@
-"""Queries of the client API's search and hashtags: statuses by words, hashtags by prefix,
-a status or an account by URL, and the hashtags an account follows."""
+"""Queries of the client API's search and hashtags: statuses through the full-text index
+(store.search_index), hashtags by prefix, a status or an account by URL, and the hashtags an
+account follows."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from store.api_timelines import Page
 from store.db import Connection, db_time
+from store.ids import SEQUENCE_BITS
+from store.search_index import ALL, author_token
 
 NO_MAX = 2**63 - 1
-MAX_STATUS_CANDIDATES = 200
+WINDOW = 256
+"""Index matches read per round of a newest-first search; rounds grow 4x up to MAX_WINDOW."""
+MAX_WINDOW = 4096
+SCAN_CAP = 10_000
+"""A newest-first search reads at most this many index matches: a query whose matches are
+almost all invisible to the viewer (or outside its dates) stops there instead of reading a
+whole doclist; its deeper results need a narrower query."""
+RANK_CAP = 500
+"""Relevance ranks the newest this-many matches: bm25 of a common word over a million posts
+takes most of a second, ranking a capped window takes milliseconds."""
 
 
-def _like(term: str) -> str:
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word or quoted phrase of a query; `prefix` for `word*`, `negated` for `-word`."""
+
+    text: str
+    prefix: bool = False
+    negated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSearch:
+    """A parsed status search (watercooler.search_syntax builds it from Mastodon's syntax).
+
+    `facts`/`absent` are meta tokens (store.search_index) that must / must not be there;
+    `authors` None means anyone, empty means no one (an unknown `from:`).
+    """
+
+    terms: tuple[Term, ...] = ()
+    authors: tuple[int, ...] | None = None
+    facts: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    before: datetime | None = None
+    after: datetime | None = None
+    library: bool = False
+    public_only: bool = False
+    by_relevance: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """Asks for nothing at all (only negations, or nothing): answered with no statuses."""
+        return not (
+            any(not term.negated for term in self.terms)
+            or self.authors is not None
+            or self.facts
+            or self.library
+        )
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _phrase(term: Term) -> str:
+    return "body : " + _quoted(term.text) + (" *" if term.prefix else "")
+
+
+def match_expression(search: StatusSearch) -> str:
+    """The FTS5 MATCH string of a search. Every user word is a quoted string, so FTS5 syntax
+    in a query (AND, NEAR, column filters, stray quotes) is only ever matched as text."""
+    required = [_phrase(term) for term in search.terms if not term.negated]
+    required += ["meta : " + _quoted(fact) for fact in search.facts]
+    if search.authors:
+        authors = " OR ".join("meta : " + _quoted(author_token(a)) for a in search.authors)
+        required.append(f"({authors})")
+    if not required:
+        required.append("meta : " + _quoted(ALL))
+    excluded = [_phrase(term) for term in search.terms if term.negated]
+    excluded += ["meta : " + _quoted(fact) for fact in search.absent]
+    expression = " AND ".join(required)
+    if excluded:
+        expression = f"({expression}) NOT ({' OR '.join(excluded)})"
+    return expression
+
+
+def _visible_clause(search: StatusSearch) -> str:
+    """Which of the candidate statuses (`s`) the viewer (:viewer) may see and asked for: the
+    rule of watercooler.visibility.can_see, as SQL, plus blocks, mutes and the operators that
+    are not index tokens."""
+    clauses = [
+        "s.deleted_at IS NULL",
+        "s.reblog_of_id IS NULL",
+        "(s.visibility IN ('public', 'unlisted') OR s.account_id = :viewer"
+        " OR EXISTS (SELECT 1 FROM status_mentions m"
+        " WHERE m.status_id = s.id AND m.account_id = :viewer)"
+        " OR (s.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f"
+        " WHERE f.account_id = :viewer AND f.target_account_id = s.account_id"
+        " AND f.state = 'accepted')))",
+        "s.account_id NOT IN (SELECT target_account_id FROM blocks WHERE account_id = :viewer)",
+        "s.account_id NOT IN (SELECT account_id FROM blocks WHERE target_account_id = :viewer)",
+        "s.account_id NOT IN (SELECT target_account_id FROM mutes WHERE account_id = :viewer"
+        " AND (expires_at IS NULL OR expires_at > :now))",
+    ]
+    if search.public_only:
+        clauses.append("s.visibility = 'public'")
+    if search.library:
+        clauses.append(
+            "(s.account_id = :viewer"
+            " OR EXISTS (SELECT 1 FROM status_mentions m"
+            " WHERE m.status_id = s.id AND m.account_id = :viewer)"
+            " OR EXISTS (SELECT 1 FROM bookmarks b"
+            " WHERE b.account_id = :viewer AND b.status_id = s.id)"
+            " OR EXISTS (SELECT 1 FROM favourites v"
+            " WHERE v.account_id = :viewer AND v.status_id = s.id))"
+        )
+    if search.before is not None:
+        clauses.append("s.created_at < :before")
+    if search.after is not None:
+        clauses.append("s.created_at >= :after")
+    return " AND ".join(clauses)
+
+
+async def _visible(
+    conn: Connection, search: StatusSearch, viewer: int, ids: Sequence[int], now: datetime
+) -> set[int]:
+    if not ids:
+        return set()
+    params: dict[str, object] = {
+        "ids": json.dumps(list(ids)),
+        "viewer": viewer,
+        "now": db_time(now),
+        "before": db_time(search.before) if search.before else None,
+        "after": db_time(search.after) if search.after else None,
+    }
+    async with conn.execute(
+        "SELECT s.id FROM statuses s WHERE s.id IN (SELECT value FROM json_each(:ids))"
+        f" AND {_visible_clause(search)}",
+        params,
+    ) as cursor:
+        return {row[0] for row in await cursor.fetchall()}
 
 
 async def status_ids_matching(
     conn: Connection,
-    terms: Sequence[str],
+    search: StatusSearch,
+    viewer: int,
     *,
-    account_id: int | None = None,
-    limit: int = MAX_STATUS_CANDIDATES,
+    now: datetime,
+    limit: int,
+    offset: int = 0,
+    max_id: int | None = None,
+    min_id: int | None = None,
 ) -> list[int]:
-    """Non-deleted posts (no boosts) whose text or content holds every term, any case;
-    newest first, at most `limit`."""
-    clauses = ["deleted_at IS NULL", "reblog_of_id IS NULL"]
-    params: dict[str, object] = {"limit": min(limit, MAX_STATUS_CANDIDATES)}
-    for index, term in enumerate(terms):
-        params[f"t{index}"] = _like(term)
-        clauses.append(
-            f"(lower(text) LIKE :t{index} ESCAPE '\\' OR lower(content) LIKE :t{index} ESCAPE '\\')"
-        )
-    if account_id is not None:
-        clauses.append("account_id = :account")
-        params["account"] = account_id
-    sql = f"SELECT id FROM statuses WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT :limit"
-    async with conn.execute(sql, params) as cursor:
-        return [row[0] for row in await cursor.fetchall()]
+    """The ids of the statuses that match `search` and that `viewer` may see, newest first
+    (or most relevant first among the newest RANK_CAP matches), the page at `offset`.
+
+    The index gives matches newest first a window at a time; each window is checked against
+    visibility and the row operators in one query, and reading stops as soon as the page is
+    full (or at SCAN_CAP), so a common word costs one small window, not its whole doclist."""
+    if search.empty or search.authors == ():
+        return []
+    match = match_expression(search)
+    below = max_id if max_id is not None else NO_MAX
+    above = min_id if min_id is not None else -1
+    if search.after is not None:  # ids are minted at or after a status's creation time
+        above = max(above, (int(search.after.timestamp() * 1000) << SEQUENCE_BITS) - 1)
+    if search.by_relevance:
+        async with conn.execute(
+            "SELECT rowid, bm25(status_search, 1.0, 0.0) FROM status_search"
+            " WHERE status_search MATCH :match AND rowid < :below AND rowid > :above"
+            " ORDER BY rowid DESC LIMIT :cap",
+            {"match": match, "below": below, "above": above, "cap": RANK_CAP},
+        ) as cursor:
+            ranked = [(row[0], row[1]) for row in await cursor.fetchall()]
+        visible = await _visible(conn, search, viewer, [id_ for id_, _ in ranked], now)
+        ranked = sorted((r for r in ranked if r[0] in visible), key=lambda r: (r[1], -r[0]))
+        return [id_ for id_, _ in ranked[offset : offset + limit]]
+    wanted = offset + limit
+    found: list[int] = []
+    window, scanned = WINDOW, 0
+    while len(found) < wanted and scanned < SCAN_CAP:
+        async with conn.execute(
+            "SELECT rowid FROM status_search"
+            " WHERE status_search MATCH :match AND rowid < :below AND rowid > :above"
+            " ORDER BY rowid DESC LIMIT :window",
+            {"match": match, "below": below, "above": above, "window": window},
+        ) as cursor:
+            ids = [row[0] for row in await cursor.fetchall()]
+        if not ids:
+            break
+        scanned += len(ids)
+        visible = await _visible(conn, search, viewer, ids, now)
+        found += [id_ for id_ in ids if id_ in visible]
+        if len(ids) < window:
+            break
+        below = ids[-1]
+        window = min(window * 4, MAX_WINDOW, SCAN_CAP - scanned) or 1
+    return found[offset:wanted]
 
 
 async def status_id_by_url(conn: Connection, url: str) -> int | None:

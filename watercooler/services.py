@@ -31,6 +31,7 @@ from watercooler import __version__
 from watercooler.accounts import ensure_instance_actor
 from watercooler.config import Config
 from watercooler.keyresolver import StoreKeyResolver
+from watercooler.search_indexer import SearchIndexer
 from watercooler.streaming.hub import StreamHub, StreamingSettings
 
 Clock = Callable[[], datetime]
@@ -48,12 +49,18 @@ class Workers:
 
     inbox: InboxWorker
     delivery: DeliveryWorker
+    search: SearchIndexer
 
     async def run_once(self) -> int:
-        return await self.inbox.run_once() + await self.delivery.run_once()
+        handled = await self.inbox.run_once() + await self.delivery.run_once()
+        return handled + await self.search.run_once()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(self.inbox.run_forever(stop), self.delivery.run_forever(stop))
+        await asyncio.gather(
+            self.inbox.run_forever(stop),
+            self.delivery.run_forever(stop),
+            self.search.run_forever(stop),
+        )
 
 
 @dataclass
@@ -149,19 +156,26 @@ async def start_services(
         ),
     )
     hub = StreamHub(streaming)
+    indexer = SearchIndexer(db)
 
     def committed() -> None:
-        """After a local action's commit: deliver its activities, stream its effects."""
+        """After a local action's commit: deliver its activities, stream and index its effects."""
         delivery.notify()
         hub.poke()
+        indexer.notify()
+
+    def handled() -> None:
+        """After an inbound activity's effects are committed: stream and index them."""
+        hub.poke()
+        indexer.notify()
 
     publisher = Publisher(db, uris, clock, actors, notify=committed)
     inbox = InboxWorker(
         InboxContext(db, uris, clock, actors, fetcher, publisher),
         handlers=HANDLERS,
-        on_handled=hub.poke,
+        on_handled=handled,
     )
-    workers = Workers(inbox=inbox, delivery=delivery)
+    workers = Workers(inbox=inbox, delivery=delivery, search=indexer)
     return Services(
         config,
         db,

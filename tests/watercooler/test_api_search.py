@@ -56,6 +56,7 @@ async def test_statuses_by_words_respect_visibility(rig: Rig) -> None:
             "/api/v1/statuses", json={"status": "secret lunch plans", "visibility": "private"}
         )
         assert hidden.status_code == 200
+        await rig.drain()  # the search indexer
         mine = await search(alice, q="LUNCH", type="statuses")
         assert len(mine["statuses"]) == 2
         theirs = await search(eve, q="lunch", type="statuses")

@@ -2,7 +2,10 @@
 hashtags (`resolve=true` fetches a remote account by `@name@domain` or URL, or a remote
 post by URL), a hashtag's entity, following and unfollowing it, and the followed list.
 
-Every status answered is one the caller may see (watercooler.visibility.can_see).
+Statuses are found through the full-text index with Mastodon's operators
+(watercooler.search_syntax), newest first or, with `order=relevance` (our extension), by
+bm25 among the newest matches. Visibility is part of the query (store.api_search), and every
+status answered is checked once more with watercooler.visibility.can_see.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from inbox.from_as import note_from, store_note
 from store import api_queries, api_search, statuses
 from store.db import Connection
 from store.records import StatusRecord
+from watercooler import search_syntax
 from watercooler.api.accounts import _entities, _resolve, _split_handle
 from watercooler.api.entities import status_entities
 from watercooler.api.forms import flag, id_param
@@ -33,6 +37,7 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
 MAX_OFFSET = 10_000
 TYPES = ("accounts", "statuses", "hashtags")
+ORDERS = ("newest", "relevance")
 _TAG_NAME = re.compile(r"^\w{1,100}$")
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 
@@ -107,6 +112,9 @@ async def search(request: Request) -> Response:
     author = id_param(query.get("account_id"), "account_id")
     resolve = flag(query.get("resolve")) and offset == 0
     following = flag(query.get("following"))
+    order = query.get("order", "newest").strip() or "newest"
+    if order not in ORDERS:
+        raise HTTPException(400, f"order must be one of {', '.join(ORDERS)}")
     want = {name: kind in ("", name) for name in TYPES}
     account_ids: list[int] = []
     found: list[StatusRecord] = []
@@ -142,19 +150,26 @@ async def search(request: Request) -> Response:
                     )
         if want["statuses"]:
             async with svc.db.read() as conn:
-                ids = await api_search.status_ids_matching(conn, q.split(), account_id=author)
-                wanted = offset + limit  # the page needs only the first visible ones
-                step = max(wanted, DEFAULT_LIMIT)
-                for start in range(0, len(ids), step):
-                    chunk = ids[start : start + step]
-                    candidates = await statuses.get_many(conn, chunk)
-                    for status_id in chunk:
-                        status = candidates.get(status_id)
-                        if status is not None and await can_see(conn, status, viewer):
-                            found.append(status)
-                    if len(found) >= wanted:
-                        break
-            found = found[offset : offset + limit]
+                wanted = await search_syntax.parse(
+                    conn,
+                    q,
+                    viewer=viewer,
+                    local_domain=svc.config.instance.domain,
+                    account_id=author,
+                    by_relevance=order == "relevance",
+                )
+                ids = await api_search.status_ids_matching(
+                    conn,
+                    wanted,
+                    viewer,
+                    now=svc.clock(),
+                    limit=limit,
+                    offset=offset,
+                    max_id=id_param(query.get("max_id"), "max_id"),
+                    min_id=id_param(query.get("min_id"), "min_id"),
+                )
+                by_id = await statuses.get_many(conn, ids)
+            found = [by_id[status_id] for status_id in ids if status_id in by_id]
         prefix = q.removeprefix("#").lower()
         if want["hashtags"] and _TAG_NAME.match(prefix):
             async with svc.db.read() as conn:
