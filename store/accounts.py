@@ -154,11 +154,13 @@ async def get_local(conn: Connection, username: str) -> AccountRecord | None:
 async def get_by_username_domain(
     conn: Connection, username: str, domain: str
 ) -> AccountRecord | None:
-    """A remote account by its handle parts, case-insensitively."""
+    """A remote account by its handle parts, case-insensitively. The domain is compared as
+    the unique index has it (`coalesce(domain, '')`): with a bare `domain = ?` the planner
+    chose the per-domain index and read every account of a big peer (17 ms at 20k)."""
     return await _one(
         conn,
         f"SELECT {_COLUMNS} FROM accounts WHERE lower(username) = lower(:username)"
-        " AND domain = lower(:domain)",
+        " AND coalesce(domain, '') = lower(:domain)",
         {"username": username, "domain": domain},
     )
 
