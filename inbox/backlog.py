@@ -33,6 +33,8 @@ class Backlog:
         self._monotonic = monotonic
         self._pending = 0
         self._read_at = float("-inf")
+        self._refused = 0
+        self._reported_at = float("-inf")
 
     async def full(self) -> bool:
         """True when the backlog is at its limit: refuse the request before any work."""
@@ -44,6 +46,16 @@ class Backlog:
             async with self.db.read() as conn:
                 self._pending = await inbox_items.pending_count(conn)
         return self._pending >= self.limit
+
+    def refused(self) -> int:
+        """Count one refusal; returns how many to log now (0 while one was logged less than
+        `refresh` seconds ago): an overload must not add a log line per request."""
+        self._refused += 1
+        now = self._monotonic()
+        if now - self._reported_at < self.refresh:
+            return 0
+        count, self._refused, self._reported_at = self._refused, 0, now
+        return count
 
     def stored(self) -> None:
         """One more activity queued (until the next read from the store)."""

@@ -3,8 +3,12 @@
 Owns the outbound half of federation's hot path: leasing due rows from `store.deliveries`,
 per-host and global concurrency limits, timeouts, the one immediate retry of a dropped
 keep-alive connection, signing with the actor's key, classifying the answer
-(`outbox.retry.classify`), rescheduling with back-off, and a per-host circuit breaker that
-stops one dead peer from slowing the others.
+(`outbox.retry.classify`), rescheduling with back-off, a per-host circuit breaker that
+stops one dead peer from slowing the others, and pruning finished rows.
+
+`run_forever` keeps a window of jobs in flight and leases more as each one finishes, so a
+peer that never answers holds one job until its timeout, not a batch of healthy ones; the
+outcomes of finished jobs are written a few at a time, in one transaction each.
 
 Must not build activities or choose recipients (the publisher enqueues rows in the same
 transaction as the status), hold durable state in memory (the rows are the truth: the
@@ -17,10 +21,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 
 import httpx
 
@@ -42,6 +49,8 @@ _DROPPED_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteEr
 """What a keep-alive connection the peer closed while idle looks like when we reuse it."""
 
 _MAX_ERROR_TEXT = 300
+_PRUNE_CHUNK = 500
+"""Finished rows pruned per transaction, so a prune never holds the writer for long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +67,13 @@ class DeliverySettings:
     max_delay: timedelta = timedelta(hours=12)
     jitter: float = 0.5
     per_host_concurrency: int = 4
-    total_concurrency: int = 32
+    total_concurrency: int = 8
+    """Requests being sent at once. Signing, sending and reading a prompt answer take CPU,
+    and more of them at once only queue up in the event loop, ahead of the API's requests
+    (bench S5, S6). A request not answered within `slow_after` gives its slot back and
+    waits for its peer; at most `max_waiting` requests wait that way."""
+    slow_after: float = 0.03
+    max_waiting: int = 256
     request_timeout: float = 10.0
     """Seconds for one POST from connect to the last byte of the answer we read."""
     lease_seconds: float = 60.0
@@ -66,10 +81,21 @@ class DeliverySettings:
     """Consecutive failed attempts to a host that open its circuit."""
     circuit_cooldown: timedelta = timedelta(minutes=5)
     batch_size: int = 32
+    """Most jobs a worker holds leased at once: a `run_once` batch, and the window of jobs
+    `run_forever` keeps in flight (besides those waiting on slow peers)."""
     host_batch_size: int = 8
-    """At most this many jobs of one host per batch, so a backlog cannot fill the batch."""
+    """Most jobs of one host among them, so one host's backlog cannot fill the window."""
     idle_wait: float = 1.0
     """Seconds `run_forever` sleeps when nothing was due, unless `notify()` wakes it."""
+    flush_after: float = 0.01
+    """Seconds a finished job's outcome may wait, so that several share one transaction."""
+    flush_size: int = 32
+    """Outcomes written at once, without waiting out `flush_after`."""
+    keep_finished: timedelta = timedelta(hours=1)
+    """How long sent, gone and cancelled rows stay before `run_forever` prunes them (their
+    counts, last success and last error stay in the per-host totals)."""
+    prune_every: float = 60.0
+    """Seconds between two prunes of finished rows."""
     max_response_bytes: int = 64 * 1024
     allow_http: bool = False
     """Deliver to plain-http inboxes (the test rig); otherwise they are dead on arrival."""
@@ -85,6 +111,10 @@ class DeliverySettings:
             "host_batch_size": self.host_batch_size,
             "idle_wait": self.idle_wait,
             "max_response_bytes": self.max_response_bytes,
+            "flush_size": self.flush_size,
+            "prune_every": self.prune_every,
+            "slow_after": self.slow_after,
+            "max_waiting": self.max_waiting,
         }
         for name, value in positive.items():
             if value <= 0:
@@ -95,8 +125,17 @@ class DeliverySettings:
             raise ValueError("delivery.jitter must be between 0 and 1")
         if self.circuit_cooldown <= timedelta(0):
             raise ValueError("delivery.circuit_cooldown must be positive")
+        if self.flush_after < 0 or self.keep_finished < timedelta(0):
+            raise ValueError("delivery.flush_after and keep_finished must not be negative")
         if self.lease_seconds <= 2 * self.request_timeout:
             raise ValueError("delivery.lease_seconds must exceed twice request_timeout")
+
+
+@dataclass(slots=True)
+class _Slot:
+    """Whether a request still holds its active slot (see `DeliveryWorker._active`)."""
+
+    held: bool = True
 
 
 @dataclass(slots=True)
@@ -123,6 +162,52 @@ class _Result:
     status: int | None = None
     error: str | None = None
     next_attempt_at: datetime | None = None
+
+
+class _Flight:
+    """The jobs `run_forever` holds: running tasks, how many per host, and the outcomes of
+    finished ones waiting to be written. `on_finish` wakes the pump."""
+
+    def __init__(self, on_finish: Callable[[], None]) -> None:
+        self.tasks: set[asyncio.Task[_Result]] = set()
+        self.per_host: Counter[str] = Counter()
+        self.results: list[_Result] = []
+        self.first_result_at = 0.0
+        """Loop time when the oldest unwritten outcome arrived."""
+        self.finished = 0
+        self._on_finish = on_finish
+
+    def start(self, job: DeliveryRecord, work: Coroutine[Any, Any, _Result]) -> None:
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        self.per_host[job.host] += 1
+        task.add_done_callback(partial(self._done, job))
+
+    def _done(self, job: DeliveryRecord, task: asyncio.Task[_Result]) -> None:
+        self.tasks.discard(task)
+        self.per_host[job.host] -= 1
+        if self.per_host[job.host] <= 0:
+            del self.per_host[job.host]
+        self.finished += 1
+        self._on_finish()
+        if task.cancelled():
+            return  # the worker is going away; the lease runs out and the job comes back
+        error = task.exception()
+        if error is not None:
+            log.error(
+                "delivery failed unexpectedly activity_uri=%s inbox=%s",
+                job.activity_uri,
+                job.inbox_url,
+                exc_info=error,
+            )
+            return  # the lease runs out and the job is tried again
+        if not self.results:
+            self.first_result_at = asyncio.get_running_loop().time()
+        self.results.append(task.result())
+
+    def take(self) -> list[_Result]:
+        results, self.results = self.results, []
+        return results
 
 
 class DeliveryWorker:
@@ -156,6 +241,9 @@ class DeliveryWorker:
         self._circuits: dict[str, _Circuit] = {}
         self._signers: dict[int, HttpSignatureAuth] = {}
         self._wake = asyncio.Event()
+        self._notified = False
+        self._waiting = 0
+        """Requests past `slow_after`, waiting for their peers without an active slot."""
 
     @property
     def settings(self) -> DeliverySettings:
@@ -163,6 +251,7 @@ class DeliveryWorker:
 
     def notify(self) -> None:
         """Wake `run_forever` now: the publisher calls this after committing new rows."""
+        self._notified = True
         self._wake.set()
 
     def open_circuits(self) -> dict[str, datetime]:
@@ -173,71 +262,191 @@ class DeliveryWorker:
             if circuit.open_until is not None
         }
 
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; sleep at most `idle_wait` when nothing is due.
-
-        A failing batch (say, the database is briefly unavailable) is logged and retried
-        after the idle wait; its leases expire and nothing is lost.
-        """
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("delivery batch failed")
-                handled = 0
-            if handled == 0:
-                await self._idle(stop)
-
     async def run_once(self) -> int:
         """Lease one batch of due deliveries, send them concurrently, record the outcomes
         in one transaction; returns how many jobs were leased (0: nothing was due)."""
-        jobs, probes = await self._lease(self._clock())
+        jobs, probes = await self._lease(self._clock(), self._settings.batch_size, {})
         if not jobs:
             return 0
         await self._load_signers({job.actor_account_id for job in jobs})
         results = await asyncio.gather(*(self._deliver(job, job.id in probes) for job in jobs))
-        for circuit in self._circuits.values():
-            if circuit.probe_id in probes:
-                circuit.probe_id = None  # concluded; a probe that never reached HTTP goes again
-        async with self._db.transaction() as conn:
-            for result in results:
-                await _record(conn, result)
-        for result in results:
-            _log(result)
+        await self._write(results)
         return len(jobs)
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(
-                waiters, timeout=self._settings.idle_wait, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set, with up to `batch_size` jobs in flight (besides
+        those waiting on slow peers).
 
-    async def _lease(self, now: datetime) -> tuple[list[DeliveryRecord], set[int]]:
+        Jobs are leased as room frees up, not a batch at a time. Outcomes are written every
+        `flush_after` seconds or `flush_size` outcomes. With nothing due it sleeps until
+        `notify()` or `idle_wait`; every `prune_every` seconds it prunes finished rows. A
+        failing lease or write (the database briefly unavailable) is logged and tried again
+        later: unwritten jobs keep their leases, which expire, so nothing is lost. Once
+        `stop` is set nothing more is leased; the jobs in flight finish and are recorded.
+        """
+        flight = _Flight(self._wake.set)
+        stopping = asyncio.ensure_future(stop.wait())
+        stopping.add_done_callback(lambda _: self._wake.set())
+        try:
+            await self._pump(stop, flight)
+        finally:
+            stopping.cancel()
+            for task in flight.tasks:  # only when cancelled: their leases run out
+                task.cancel()
+
+    async def _pump(self, stop: asyncio.Event, flight: _Flight) -> None:
+        """`run_forever`'s loop: lease when there is room and something may be due, write
+        outcomes when enough wait or the oldest has waited `flush_after`, prune now and
+        then, and sleep until a job finishes, `notify()`, stop, or the next of those."""
+        settings = self._settings
+        loop = asyncio.get_running_loop()
+        refill = max(1, settings.batch_size // 4)  # lease a few at a time, not one by one
+        look = True  # due jobs may be waiting
+        recheck = False  # the last lease capped a host's share: its due jobs may be left
+        finished = flight.finished
+        looked_at = prune_at = loop.time()
+        while not (stop.is_set() and not flight.tasks):
+            self._wake.clear()
+            now = loop.time()
+            if self._notified or now - looked_at >= settings.idle_wait:
+                self._notified, look = False, True
+            if flight.finished != finished:
+                finished, look = flight.finished, look or recheck
+            room = self._room(flight)
+            can_lease = not stop.is_set() and room >= (refill if flight.tasks else 1)
+            if look and can_lease:
+                looked_at = now
+                try:
+                    leased, recheck = await self._start(flight, room)
+                except Exception:
+                    log.exception("delivery lease failed")
+                    leased, recheck = 0, False
+                look = leased == room  # a full lease: more may be due once there is room
+            if flight.results and (
+                len(flight.results) >= settings.flush_size
+                or not flight.tasks
+                or loop.time() - flight.first_result_at >= settings.flush_after
+            ):
+                await self._write_logged(flight.take())
+            if loop.time() >= prune_at and not stop.is_set():
+                more = await self._prune()
+                prune_at = loop.time() + (0.0 if more else settings.prune_every)
+            # Sleep until woken (a job finished, notify, stop) or the clock calls: a write
+            # due, a prune due, or the idle look (only when there is room to lease).
+            deadlines = []
+            if flight.results:
+                deadlines.append(flight.first_result_at + settings.flush_after)
+            if not stop.is_set():
+                deadlines.append(prune_at)
+                if self._room(flight) >= (refill if flight.tasks else 1):
+                    deadlines.append(looked_at + settings.idle_wait)
+            await self._sleep(min(deadlines) - loop.time() if deadlines else None)
+        if flight.results:
+            await self._write_logged(flight.take())
+
+    def _room(self, flight: _Flight) -> int:
+        """How many more jobs `run_forever` may lease: its window, not counting the jobs
+        waiting on slow peers, as long as not too many wait."""
+        settings = self._settings
+        return min(
+            settings.batch_size - (len(flight.tasks) - self._waiting),
+            settings.batch_size + settings.max_waiting - len(flight.tasks),
+        )
+
+    async def _sleep(self, seconds: float | None) -> None:
+        """Until something wakes the pump (a job finished, `notify`, stop) or `seconds`."""
+        if self._wake.is_set() or (seconds is not None and seconds <= 0):
+            return
+        try:
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
+
+    async def _start(self, flight: _Flight, room: int) -> tuple[int, bool]:
+        """Lease up to `room` due jobs and start delivering them. Returns how many, and
+        whether the lease capped some host's share (held plus leased), so that host's other
+        due jobs may be waiting for one of its jobs to finish."""
+        held = Counter(flight.per_host)  # as the lease saw it: jobs may finish meanwhile
+        jobs, probes = await self._lease(self._clock(), room, held)
+        if jobs:
+            await self._load_signers({job.actor_account_id for job in jobs})
+        for job in jobs:
+            flight.start(job, self._deliver(job, job.id in probes))
+        held.update(job.host for job in jobs)
+        return len(jobs), any(count >= self._settings.host_batch_size for count in held.values())
+
+    async def _write_logged(self, results: Sequence[_Result]) -> None:
+        try:
+            await self._write(results)
+        except Exception:
+            log.exception("delivery outcomes not recorded count=%d", len(results))
+
+    async def _write(self, results: Sequence[_Result]) -> None:
+        """Record outcomes in one transaction, then log each.
+
+        The commit does not wait for the disk (`Database.redoable`): an outcome lost to a
+        power cut only means the job is leased and sent again once its lease runs out, and
+        peers de-duplicate activities by id.
+        """
+        for result in results:
+            circuit = self._circuits.get(result.job.host)
+            if circuit is not None and circuit.probe_id == result.job.id:
+                circuit.probe_id = None  # concluded; a probe that never reached HTTP goes again
+        sent = [_sent(result) for result in results if result.action == "sent"]
+        with self._db.redoable():
+            async with self._db.transaction() as conn:
+                await deliveries.mark_all_sent(conn, sent)
+                for result in results:
+                    if result.action != "sent":
+                        await _record(conn, result)
+        for result in results:
+            _log(result)
+
+    async def _prune(self) -> bool:
+        """Prune one chunk of old finished rows; True when there may be more."""
+        before = self._clock() - self._settings.keep_finished
+        try:
+            with self._db.redoable():
+                async with self._db.transaction() as conn:
+                    pruned = await deliveries.prune_finished(
+                        conn, before=before, limit=_PRUNE_CHUNK
+                    )
+        except Exception:
+            log.exception("delivery prune failed")
+            return False
+        if pruned:
+            log.info("delivery pruned finished rows=%d before=%s", pruned, before.isoformat())
+        return pruned == _PRUNE_CHUNK
+
+    async def _lease(
+        self, now: datetime, limit: int, held: Mapping[str, int]
+    ) -> tuple[list[DeliveryRecord], set[int]]:
+        """Up to `limit` due jobs (each host's share counting the `held` ones in flight), plus
+        one probe per open circuit whose cooldown is over; and the probes' ids. Leases are
+        redoable like outcomes: one lost to a power cut is taken again."""
         settings = self._settings
         lease_until = now + timedelta(seconds=settings.lease_seconds)
         skip, probe_hosts = self._circuit_view(now)
         probes: set[int] = set()
-        async with self._db.transaction() as conn:
-            jobs = await deliveries.lease_due(
-                conn,
-                now=now,
-                lease_until=lease_until,
-                limit=settings.batch_size,
-                skip_hosts=skip,
-                per_host_limit=settings.host_batch_size,
-            )
-            for host in probe_hosts:
-                for job in await deliveries.lease_due(
-                    conn, now=now, lease_until=lease_until, limit=1, host=host
-                ):
-                    self._circuits[host].probe_id = job.id
-                    probes.add(job.id)
-                    jobs.append(job)
+        with self._db.redoable():
+            async with self._db.transaction() as conn:
+                jobs = await deliveries.lease_due(
+                    conn,
+                    now=now,
+                    lease_until=lease_until,
+                    limit=limit,
+                    skip_hosts=skip,
+                    per_host_limit=settings.host_batch_size,
+                    held=held,
+                )
+                for host in probe_hosts:
+                    for job in await deliveries.lease_due(
+                        conn, now=now, lease_until=lease_until, limit=1, host=host
+                    ):
+                        self._circuits[host].probe_id = job.id
+                        probes.add(job.id)
+                        jobs.append(job)
         return jobs, probes
 
     def _circuit_view(self, now: datetime) -> tuple[set[str], list[str]]:
@@ -282,6 +491,31 @@ class DeliveryWorker:
                 circuit.open_until.isoformat(),
             )
 
+    @asynccontextmanager
+    async def _active(self) -> AsyncIterator[None]:
+        """Hold one of the `total_concurrency` slots while the request is young: it is given
+        back when the request ends or once it has waited `slow_after` for its answer, so a
+        peer that answers slowly or never keeps no other delivery waiting (its per-host slot
+        it keeps)."""
+        await self._slots.acquire()
+        slot = _Slot()
+
+        def waiting() -> None:
+            slot.held = False
+            self._slots.release()
+            self._waiting += 1
+            self._wake.set()  # room for another job
+
+        timer = asyncio.get_running_loop().call_later(self._settings.slow_after, waiting)
+        try:
+            yield
+        finally:
+            timer.cancel()
+            if slot.held:
+                self._slots.release()
+            else:
+                self._waiting -= 1
+
     def _host_slot(self, host: str) -> asyncio.Semaphore:
         slot = self._host_slots.get(host)
         if slot is None:
@@ -321,7 +555,7 @@ class DeliveryWorker:
         auth = self._signers.get(job.actor_account_id)
         if auth is None:
             return _Result(job, "dead", self._clock(), job.attempts, error="no signing key")
-        async with self._host_slot(job.host), self._slots:
+        async with self._host_slot(job.host), self._active():
             now = self._clock()
             if self._circuit_open(job.host) and not probe:
                 return _Result(job, "release", now, job.attempts, error="circuit open")
@@ -428,14 +662,15 @@ def _describe(status: int | None, error: Exception | None) -> str:
     return text[:_MAX_ERROR_TEXT]
 
 
+def _sent(result: _Result) -> deliveries.Sent:
+    assert result.status is not None
+    return deliveries.Sent(result.job.id, result.attempts, result.status, result.at)
+
+
 async def _record(conn: Connection, result: _Result) -> None:
+    """Write one outcome other than "sent" (those go together through `_sent`)."""
     job, at = result.job, result.at
-    if result.action == "sent":
-        assert result.status is not None
-        await deliveries.mark_sent(
-            conn, job.id, attempts=result.attempts, status=result.status, now=at
-        )
-    elif result.action == "gone":
+    if result.action == "gone":
         assert result.status is not None
         await deliveries.mark_gone(
             conn, job.id, attempts=result.attempts, status=result.status, now=at

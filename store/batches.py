@@ -9,12 +9,20 @@ PostgreSQL's.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from store.db import Connection
 
 CHUNK = 500
 """Ids per `IN (...)` list."""
+
+
+@lru_cache(maxsize=64)
+def _marks(count: int) -> tuple[str, tuple[str, ...]]:
+    """The `IN` list of `count` named parameters and their names (made once per length)."""
+    names = tuple(f"id{i}" for i in range(count))
+    return ", ".join(f":{name}" for name in names), names
 
 
 async def rows_in(
@@ -27,9 +35,10 @@ async def rows_in(
     rows: list[Any] = []
     for start in range(0, len(unique), CHUNK):
         chunk = unique[start : start + CHUNK]
-        values: dict[str, Any] = dict(params or {})
-        values.update({f"id{i}": value for i, value in enumerate(chunk)})
-        marks = ", ".join(f":id{i}" for i in range(len(chunk)))
+        marks, names = _marks(len(chunk))
+        values: dict[str, Any] = dict(zip(names, chunk, strict=True))
+        if params:
+            values.update(params)
         # one call (execute and fetch) rather than three (execute, fetch, close)
         rows.extend(await conn.execute_fetchall(sql.replace("{ids}", marks), values))
     return rows

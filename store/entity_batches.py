@@ -1,48 +1,95 @@
 """What the client API's Status and Account entities are built from, for many statuses or
 accounts at once: counters and profile fields of accounts; mentions, hashtags and apps of
 statuses; the reader's own marks on them. One statement per kind (per chunk of ids) instead
-of one per status (watercooler.api.entities renders from these). The records themselves come
-from `accounts.get_many`, `statuses.get_many` and `media.for_statuses`."""
+of one per status (watercooler.api.entities renders from these). The records of statuses and
+accounts come from `statuses_by_id` and `accounts_by_id`, which keep them while their rows
+are unchanged (store.memo); media from `media.for_statuses`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from store import accounts, statuses
 from store.api_queries import AccountStats
 from store.batches import rows_in
 from store.db import Connection, parse_db_time
+from store.memo import RowMemo
+from store.records import AccountRecord, StatusRecord
 
-_NO_STATS = AccountStats(
+NO_STATS = AccountStats(
     followers_count=0, following_count=0, statuses_count=0, last_status_at=None, admin=False
 )
+"""The counters of an account that is not there."""
+
+# The aggregates' own columns and row readers, so a record read here is the one they read.
+_ACCOUNT_COLUMNS = tuple(name.strip() for name in accounts._COLUMNS.split(","))
+_STATUS_RECORDS = RowMemo(statuses._record, size=2048)
+_ACCOUNT_RECORDS = RowMemo(
+    lambda values: accounts._record(dict(zip(_ACCOUNT_COLUMNS, values, strict=True))), size=2048
+)
+_STATUS_SQL = f"SELECT {statuses._COLUMNS} FROM statuses WHERE id IN ({{ids}})"
+_ACCOUNT_SQL = f"SELECT {accounts._COLUMNS} FROM accounts WHERE id IN ({{ids}})"
+_STATS_COLUMNS = (
+    " (SELECT count(*) FROM follows WHERE target_account_id = a.id AND state = 'accepted'),"
+    " (SELECT count(*) FROM follows WHERE account_id = a.id AND state = 'accepted'),"
+    " c.statuses_count, c.last_status_at,"
+    " EXISTS (SELECT 1 FROM users WHERE account_id = a.id AND admin = 1)"
+    " FROM accounts a LEFT JOIN account_status_counts c ON c.account_id = a.id"
+    " WHERE a.id IN ({ids})"
+)
+_AUTHOR_SQL = (
+    "SELECT " + ", ".join(f"a.{name}" for name in _ACCOUNT_COLUMNS) + ", a.id," + _STATS_COLUMNS
+)
+
+
+def _stats(values: tuple[Any, ...]) -> AccountStats:
+    """(id, followers, following, statuses, last status time, admin) as counters."""
+    return AccountStats(
+        followers_count=int(values[1]),
+        following_count=int(values[2]),
+        statuses_count=int(values[3] or 0),
+        last_status_at=parse_db_time(values[4]),
+        admin=bool(values[5]),
+    )
+
+
+_STATS = RowMemo(_stats, size=2048)
+
+
+async def statuses_by_id(conn: Connection, status_ids: Iterable[int]) -> dict[int, StatusRecord]:
+    """`statuses.get_many`: the statuses that exist (deleted ones too), by id. Parsing a row
+    into a record costs more than reading it, so a record is reused while its row is equal
+    (a page shows mostly the statuses the previous one showed)."""
+    rows = await rows_in(conn, _STATUS_SQL, status_ids)
+    return {row[0]: _STATUS_RECORDS.record(row) for row in rows}
+
+
+async def accounts_by_id(conn: Connection, account_ids: Iterable[int]) -> dict[int, AccountRecord]:
+    """`accounts.get_many`, with records reused while their rows are equal."""
+    rows = await rows_in(conn, _ACCOUNT_SQL, account_ids)
+    return {row[0]: _ACCOUNT_RECORDS.record(row) for row in rows}
 
 
 async def account_stats(conn: Connection, account_ids: Iterable[int]) -> dict[int, AccountStats]:
     """`api_queries.account_stats` of each account (an unknown id counts nothing)."""
     ids = list(dict.fromkeys(account_ids))
-    rows = await rows_in(
-        conn,
-        "SELECT a.id,"
-        " (SELECT count(*) FROM follows WHERE target_account_id = a.id AND state = 'accepted'),"
-        " (SELECT count(*) FROM follows WHERE account_id = a.id AND state = 'accepted'),"
-        " c.statuses_count, c.last_status_at,"
-        " EXISTS (SELECT 1 FROM users WHERE account_id = a.id AND admin = 1)"
-        " FROM accounts a LEFT JOIN account_status_counts c ON c.account_id = a.id"
-        " WHERE a.id IN ({ids})",
-        ids,
-    )
-    found = {
-        int(row[0]): AccountStats(
-            followers_count=int(row[1]),
-            following_count=int(row[2]),
-            statuses_count=int(row[3] or 0),
-            last_status_at=parse_db_time(row[4]),
-            admin=bool(row[5]),
-        )
-        for row in rows
+    rows = await rows_in(conn, "SELECT a.id," + _STATS_COLUMNS, ids)
+    found = {row[0]: _STATS.record(row) for row in rows}
+    return {account_id: found.get(account_id, NO_STATS) for account_id in ids}
+
+
+async def authors(
+    conn: Connection, account_ids: Iterable[int]
+) -> dict[int, tuple[AccountRecord, AccountStats]]:
+    """`accounts_by_id` and `account_stats` of the accounts that exist, in one statement
+    (the authors of a page of statuses)."""
+    rows = await rows_in(conn, _AUTHOR_SQL, account_ids)
+    width = len(_ACCOUNT_COLUMNS)
+    return {
+        row[0]: (_ACCOUNT_RECORDS.record(row[:width]), _STATS.record(row[width:])) for row in rows
     }
-    return {account_id: found.get(account_id, _NO_STATS) for account_id in ids}
 
 
 async def profile_fields(

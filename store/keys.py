@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
+from store.batches import rows_in
 from store.db import Connection, db_time, parse_db_time
 from store.records import KeyRecord
 
@@ -66,9 +68,17 @@ async def replace_remote_key(
 
 
 async def get_by_uri(conn: Connection, key_uri: str) -> KeyRecord | None:
-    async with conn.execute(f"{_SELECT} WHERE k.key_uri = :uri", {"uri": key_uri}) as cursor:
-        row = await cursor.fetchone()
-    return _record(row) if row else None
+    # One trip to the connection's thread (execute and fetch), not three: every signed
+    # request from a signer not yet held in memory asks this.
+    rows = await conn.execute_fetchall(f"{_SELECT} WHERE k.key_uri = :uri", {"uri": key_uri})
+    return _record(rows[0]) if rows else None
+
+
+async def standing(conn: Connection, ids: Iterable[int]) -> set[int]:
+    """Which of these stored keys (by row id) are still there: a key replaced or removed
+    since it was read is not (a replacement is a new row)."""
+    rows = await rows_in(conn, "SELECT id FROM keys WHERE id IN ({ids})", ids)
+    return {row[0] for row in rows}
 
 
 async def get_for_account(conn: Connection, account_id: int) -> KeyRecord | None:

@@ -7,11 +7,14 @@ and granular forms (`write:statuses`) that a broader scope (`write`) includes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from store import accounts, tokens, users
+from store import tokens
+from store.db import Connection
+from store.in_thread import in_thread
 from store.records import AccountRecord, UserRecord
 from watercooler.accounts import hash_token
 from watercooler.services import Services
@@ -48,21 +51,26 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-async def authenticate(request: Request, services: Services, scope: str) -> Caller:
-    """The caller of a request that needs `scope`: 401 without a valid token, 403 without
-    the scope."""
-    token = bearer_token(request)
-    if token is None:
+async def authorize(conn: Connection, token: str, scope: str, *, now: datetime) -> Caller:
+    """The caller with `token`, for a request that needs `scope`: 401 without a valid token,
+    403 without the scope. Awaits only `conn`, so a request that reads more runs it in the
+    same trip to the reader's thread (store.in_thread) as the rest of its reads."""
+    found = await tokens.find_holder(conn, hash_token(token), now)
+    if found is None:
         raise HTTPException(401, "The access token is invalid")
-    async with services.db.read() as conn:
-        record = await tokens.find_active(conn, hash_token(token), services.clock())
-        user = await users.get_by_id(conn, record.user_id) if record else None
-        account = await accounts.get_by_id(conn, user.account_id) if user else None
-    if record is None or user is None or account is None:
-        raise HTTPException(401, "The access token is invalid")
+    record, user, account = found
     caller = Caller(
         user=user, account=account, scopes=record.scopes, application_id=record.application_id
     )
     if not caller.allows(scope):
         raise HTTPException(403, "This action is outside the authorized scopes")
     return caller
+
+
+async def authenticate(request: Request, services: Services, scope: str) -> Caller:
+    """`authorize` with the request's bearer token, in one trip to a reader's thread."""
+    token = bearer_token(request)
+    if token is None:
+        raise HTTPException(401, "The access token is invalid")
+    async with services.db.read() as conn:
+        return await in_thread(conn, authorize, token, scope, now=services.clock())

@@ -5,10 +5,11 @@ signed GET from its actor's host (peer policy applies), checked to belong to tha
 the same host, and stored with the actor, so the next request needs no fetch. `refresh=True`
 refetches once when a stored key fails to verify: the peer may have rotated it.
 
-The store stays the truth (a rotated or deleted key counts at once); only the parsing of
-PEM texts is cached, because it costs more than verifying a signature. Concurrent requests
-for the same unknown key share one fetch: a burst from a new peer must not become a burst of
-fetches at its server.
+The store stays the truth here (a rotated or deleted key counts at once); only the parsing
+of PEM texts is cached, because it costs more than verifying a signature. The inbox keeps
+keys in memory on top of this (`inbox.intake_keys`), confirming each against the store when
+it commits. Concurrent requests for the same unknown key share one fetch: a burst from a
+new peer must not become a burst of fetches at its server.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from federation.errors import FederationError, ParseError
 from federation.keys import PublicKey, load_public_key
 from federation.policy import domain_of
 from federation.signatures import ResolvedKey
+from inbox.intake_keys import StoredKey
 from outbox.remote import RemoteActors
 from store import keys
 from store.db import Database
@@ -52,10 +54,14 @@ class StoreKeyResolver:
         return record.private_key_pem
 
     async def resolve_key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey | None:
-        async with self.db.read() as conn:
-            record = await keys.get_by_uri(conn, key_id)
-        if record is not None and (not refresh or record.private_key_pem is not None):
-            return ResolvedKey(key_id, record.owner_uri, parsed_public_key(record.public_key_pem))
+        found = await self.lookup(key_id, refresh=refresh)
+        return found.resolved if found is not None else None
+
+    async def lookup(self, key_id: str, *, refresh: bool = False) -> StoredKey | None:
+        """The key and the row it is stored in (`inbox.intake_keys.KeySource`)."""
+        stored = await self._stored(key_id)
+        if stored is not None and (not refresh or stored[1]):
+            return stored[0]
         task = self._fetching.get(key_id)
         if task is None:
             # One fetch per key however many requests wait for it; a task of its own, so a
@@ -65,7 +71,16 @@ class StoreKeyResolver:
             task.add_done_callback(lambda _: self._fetching.pop(key_id, None))
         return await asyncio.shield(task)
 
-    async def _fetch(self, key_id: str) -> ResolvedKey | None:
+    async def _stored(self, key_id: str) -> tuple[StoredKey, bool] | None:
+        """The stored key, and whether it is one of ours (never fetched)."""
+        async with self.db.read() as conn:
+            record = await keys.get_by_uri(conn, key_id)
+        if record is None:
+            return None
+        resolved = ResolvedKey(key_id, record.owner_uri, parsed_public_key(record.public_key_pem))
+        return StoredKey(resolved, record.id), record.private_key_pem is not None
+
+    async def _fetch(self, key_id: str) -> StoredKey | None:
         """Fetch, check and store the actor that publishes `key_id`; None if unusable."""
         try:
             actor = await self._fetch_key_owner(key_id)
@@ -84,8 +99,12 @@ class StoreKeyResolver:
         try:
             await self.actors.store(actor)
         except Conflict:
-            pass  # verified all the same; logged by the store step
-        return ResolvedKey(key_id, actor.id, public_key)
+            # Verified all the same (logged by the store step); nothing stored to confirm.
+            return StoredKey(ResolvedKey(key_id, actor.id, public_key), None)
+        stored = await self._stored(key_id)
+        if stored is not None and stored[0].resolved.owner == actor.id:
+            return stored[0]
+        return StoredKey(ResolvedKey(key_id, actor.id, public_key), None)
 
     async def _fetch_key_owner(self, key_id: str) -> vocab.Actor:
         """Fetch the actor that publishes `key_id`: the key URL is the actor or a key document."""

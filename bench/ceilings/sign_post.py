@@ -3,24 +3,20 @@
 It does only the irreducible part of a delivery: sign the activity for each inbox
 (`federation.signatures.sign_request`, the product's RSA-2048 key) and POST it with the
 product's HTTP client, built as `watercooler.services.start_services` builds it
-(`httpx.AsyncClient` over `AsyncHTTPTransport(retries=0)` inside `ResolvingTransport`, the
-same default limits, timeout and User-Agent), `concurrency` requests in flight at once, as
-many as the delivery worker allows (`DeliverySettings.total_concurrency`). No queue, no
-database, no batches.
+(`httpx.AsyncClient` over `federation.aiohttp_transport.PeerTransport` inside
+`ResolvingTransport`, the same timeout and User-Agent), `concurrency` requests in flight at
+once, as many as the delivery worker allows (`DeliverySettings.total_concurrency`). No
+queue, no database, no batches.
 
 Run as `python -m bench.ceilings.sign_post SPEC.json` (the bench runs it pinned to the
 instance's core through `measure`); it prints one JSON line. `variant` picks the client for
-the httpx investigation of the benchmarks issue:
+the httpx investigation of the benchmarks issue (sniffio is a dependency, so every httpx
+variant has it):
 
-- `httpx`: httpx as installed (httpcore asks `import sniffio` on every request; without
-  sniffio that is a failed import that walks sys.path each time);
-- `httpx+sniffio`: the same with sniffio importable (from a private folder, appended to
-  sys.path, so the project's venv is not changed);
-- `httpx-aiohttp`: httpx's API over the `httpx-aiohttp` transport (aiohttp underneath);
+- `httpx-aiohttp`: the product's client, httpx's API over aiohttp (the default);
+- `httpx`: httpx over its own pool (`AsyncHTTPTransport(retries=0)`, httpcore), which the
+  product used before;
 - `aiohttp`: a bare `aiohttp.ClientSession`, for reference.
-
-The extras are installed by `ensure_extras` with pip into `bench/work/extras/` (not into the
-venv, and not a project dependency).
 """
 
 from __future__ import annotations
@@ -35,15 +31,13 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-VARIANTS = ("httpx", "httpx+sniffio", "httpx-aiohttp", "aiohttp")
-EXTRAS = {"sniffio": ["sniffio"], "aiohttp": ["httpx-aiohttp"]}
-"""Private folders under work/extras and what pip installs into each."""
-NEEDS = {"httpx+sniffio": "sniffio", "httpx-aiohttp": "aiohttp", "aiohttp": "aiohttp"}
+PRODUCT = "httpx-aiohttp"
+VARIANTS = (PRODUCT, "httpx", "aiohttp")
 ACTIVITY_JSON = "application/activity+json"
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -59,9 +53,8 @@ class Spec:
     key_id: str
     private_pem: str
     concurrency: int = 32
-    variant: str = "httpx"
+    variant: str = PRODUCT
     timeout: float = 10.0
-    extra_paths: list[str] = field(default_factory=list)
     warmup: int = 0
     """Requests sent at once before the clock starts, to the first inboxes: open connections
     in the pool, as a running instance has them."""
@@ -131,14 +124,14 @@ def _aiohttp_client(spec: Spec) -> tuple[Poster, Callable[[], Awaitable[None]]]:
 
 
 def _client(spec: Spec) -> tuple[Poster, Callable[[], Awaitable[None]]]:
-    if spec.variant in ("httpx", "httpx+sniffio"):
+    if spec.variant == PRODUCT:
+        from federation.aiohttp_transport import PeerTransport
+
+        return _httpx_client(spec, PeerTransport())
+    if spec.variant == "httpx":
         import httpx
 
         return _httpx_client(spec, httpx.AsyncHTTPTransport(retries=0))
-    if spec.variant == "httpx-aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
-        return _httpx_client(spec, AiohttpTransport())
     if spec.variant == "aiohttp":
         return _aiohttp_client(spec)
     raise ValueError(f"unknown variant {spec.variant!r}")
@@ -202,24 +195,6 @@ async def run_loop(spec: Spec) -> Outcome:
     )
 
 
-def ensure_extras(work: Path) -> dict[str, Path | None]:
-    """Install the variants' extra packages into private folders under `work/extras` (once);
-    a folder is None when pip could not install it."""
-    found: dict[str, Path | None] = {}
-    for name, packages in EXTRAS.items():
-        folder = work / "extras" / name
-        mark = folder / ".installed"
-        if not mark.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            command = [sys.executable, "-m", "pip", "install", "--quiet"]
-            command += ["--disable-pip-version-check", "--target", str(folder), *packages]
-            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-            if done.returncode == 0:
-                mark.write_text(" ".join(packages) + "\n")
-        found[name] = folder if mark.exists() else None
-    return found
-
-
 def measure(spec: Spec, *, core: int = 0, timeout: float = 300.0) -> Outcome:
     """Run the loop in its own process pinned to `core` (the instance's core)."""
     handle, name = tempfile.mkstemp(prefix="bench-sign-post-", suffix=".json")
@@ -243,22 +218,14 @@ def measure(spec: Spec, *, core: int = 0, timeout: float = 300.0) -> Outcome:
     return Outcome(**data)
 
 
-def variant_spec(spec: Spec, variant: str, extras: dict[str, Path | None]) -> Spec | None:
-    """`spec` for another client variant, or None when its extra is not installed."""
-    need = NEEDS.get(variant)
-    paths: list[str] = []
-    if need is not None:
-        folder = extras.get(need)
-        if folder is None:
-            return None
-        paths.append(str(folder))
-    return Spec(**{**asdict(spec), "variant": variant, "extra_paths": paths})
+def variant_spec(spec: Spec, variant: str, concurrency: int) -> Spec:
+    """`spec` for another client variant and concurrency."""
+    return replace(spec, variant=variant, concurrency=concurrency)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     spec = Spec(**json.loads(Path(args[0]).read_text()))
-    sys.path.extend(spec.extra_paths)  # after the venv: its httpx and friends win
     import uvloop  # the instance's loop (uvicorn --loop uvloop)
 
     outcome = uvloop.run(run_loop(spec))

@@ -86,14 +86,16 @@ def wrk_rounds(
     requests: Path,
     expect: int = 200,
     after_round: Callable[[], object] | None = None,
+    ceiling_requests: Path | None = None,
 ) -> None:
     """`settings.rounds` interleaved rounds of the same pre-built requests: ceiling, then
-    target; `after_round` runs after each (to wait for a queue to drain, say)."""
+    target; `after_round` runs after each (to wait for a queue to drain, say).
+    `ceiling_requests` when the ceiling serves the same answer at another path."""
     from bench import wrk
 
     for _ in range(settings.rounds):
         load = {"seconds": settings.seconds, "connections": settings.connections}
-        bare = wrk.run(ceiling_url, requests, expect=expect, **load)
+        bare = wrk.run(ceiling_url, ceiling_requests or requests, expect=expect, **load)
         ours = wrk.run(target_url, requests, expect=expect, **load)
         result.rounds.append(Pair(ours, bare))
         if after_round is not None:

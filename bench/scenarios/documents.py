@@ -64,6 +64,8 @@ def run(settings: Settings) -> list[Result]:
             with servers.ceiling(
                 "bench.ceilings.app:create_app", ceiling_port, folder / "ceiling.log", env=env
             ) as ceiling:
+                bare = wrk.write_requests([_get("/doc")])
+                files.append(bare)
                 for result, path in ((actor, "/users/user0"), (status, status_path)):
                     requests = wrk.write_requests([_get(path)])
                     files.append(requests)
@@ -73,6 +75,7 @@ def run(settings: Settings) -> list[Result]:
                         target_url=server.url + path,
                         ceiling_url=ceiling.url + "/doc",
                         requests=requests,
+                        ceiling_requests=bare,
                     )
     finally:
         for path in files:

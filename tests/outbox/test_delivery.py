@@ -12,7 +12,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -25,7 +26,7 @@ from federation.signatures import HttpRequestView, ResolvedKey, verify_cavage
 from outbox.delivery import ACTIVITY_JSON, DeliverySettings, DeliveryWorker
 from store import accounts, deliveries, keys
 from store.accounts import NewAccount
-from store.db import Database
+from store.db import Connection, Database
 from store.deliveries import CANCELLED, DEAD, GONE, PENDING, RETRYING, SENT, DeliveryRecord
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -639,6 +640,239 @@ async def test_each_outcome_is_one_log_line_without_the_body(
     assert all('"type": "Create"' not in r.getMessage() for r in caplog.records)
 
 
+# Running for real: a window of jobs in flight, not batches.
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Poll `check` for up to about 3 s (real time: the worker's own loop runs meanwhile)."""
+    for _ in range(600):
+        if await check():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("timed out")
+
+
+@asynccontextmanager
+async def running(worker: DeliveryWorker) -> AsyncIterator[asyncio.Event]:
+    """`worker.run_forever` in the background; stopped (and awaited) on exit."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+
+
+def hanging() -> tuple[Handler, asyncio.Event]:
+    """A peer that accepts and does not answer until the event is set."""
+    answer = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await answer.wait()
+        return httpx.Response(202)
+
+    return hang, answer
+
+
+async def test_a_peer_that_never_answers_does_not_hold_up_the_others(
+    db: Database, actor_id: int, peers: Peers, make_worker: MakeWorker
+) -> None:
+    # Given a fan-out in which one peer early in the queue accepts and never answers
+    inboxes = [f"https://h{n:02d}.test/inbox" for n in range(40)]
+    peers.handlers["h01.test"], answer = hanging()
+    await enqueue(db, actor_id, inboxes)
+    worker = make_worker(batch_size=8, total_concurrency=8, idle_wait=60.0)
+    async with running(worker):
+
+        async def others_sent() -> bool:
+            found = await rows(db)
+            return all(r.state == SENT for host, r in found.items() if host != "h01.test")
+
+        # Then the other 39 are delivered and recorded while it still hangs
+        await wait_until(others_sent)
+        held = (await rows(db))["h01.test"]
+        assert (held.state, held.attempts) == (PENDING, 0)
+        assert held.locked_until is not None  # leased, not lost
+        answer.set()
+        await wait_until(lambda: _state_of(db, "h01.test", SENT))
+
+
+async def test_more_silent_peers_than_the_window_still_hold_up_no_one(
+    db: Database, actor_id: int, peers: Peers, make_worker: MakeWorker
+) -> None:
+    # Given ten peers that never answer, first in the queue, then thirty that do
+    silent = [f"https://s{n}.test/inbox" for n in range(10)]
+    healthy = [f"https://t{n:02d}.test/inbox" for n in range(30)]
+    handler, answer = hanging()
+    for url in silent:
+        peers.handlers[httpx.URL(url).host] = handler
+    await enqueue(db, actor_id, [*silent, *healthy])
+    # When the window is smaller than that, and a request unanswered after 10 ms waits
+    # without a slot
+    worker = make_worker(batch_size=4, total_concurrency=2, slow_after=0.01, idle_wait=60.0)
+    async with running(worker):
+
+        async def healthy_sent() -> bool:
+            found = await rows(db)
+            return all(found[f"t{n:02d}.test"].state == SENT for n in range(30))
+
+        # Then every healthy peer is served while the silent ones still wait
+        await wait_until(healthy_sent)
+        found = await rows(db)
+        answer.set()
+        assert all(found[f"s{n}.test"].state == PENDING for n in range(10))
+
+
+async def test_at_most_max_waiting_requests_wait_on_slow_peers(
+    db: Database, actor_id: int, peers: Peers, make_worker: MakeWorker
+) -> None:
+    handler, answer = hanging()
+    silent = [f"https://s{n}.test/inbox" for n in range(10)]
+    for url in silent:
+        peers.handlers[httpx.URL(url).host] = handler
+    await enqueue(db, actor_id, silent)
+    worker = make_worker(batch_size=4, total_concurrency=2, slow_after=0.01, max_waiting=2)
+    async with running(worker):
+        await wait_until(lambda: _has_requests(peers, 6))
+        await asyncio.sleep(0.1)
+        assert len(peers.received) == 6  # the window (4) and the waiting (2): no more
+        answer.set()
+
+
+async def _state_of(db: Database, host: str, state: str) -> bool:
+    return (await rows(db))[host].state == state
+
+
+async def test_run_forever_holds_at_most_its_window_and_each_hosts_share(
+    db: Database, actor_id: int, peers: Peers, make_worker: MakeWorker
+) -> None:
+    in_flight: Counter[str] = Counter()
+    peak: Counter[str] = Counter()
+    overall = {"now": 0, "peak": 0}
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        in_flight[host] += 1
+        overall["now"] += 1
+        peak[host] = max(peak[host], in_flight[host])
+        overall["peak"] = max(overall["peak"], overall["now"])
+        await asyncio.sleep(0.002)
+        in_flight[host] -= 1
+        overall["now"] -= 1
+        return httpx.Response(202)
+
+    # A backlog of 12 activities for busy.test, and 12 other hosts
+    activities = [f"https://a.test/{n}" for n in range(12)]
+    for activity in activities:
+        await enqueue(db, actor_id, ["https://busy.test/inbox"], activity=activity)
+    others = [f"https://o{n}.test/inbox" for n in range(12)]
+    await enqueue(db, actor_id, others)
+    for url in [*others, "https://busy.test/inbox"]:
+        peers.handlers[httpx.URL(url).host] = slow
+    # (a long idle wait: the worker must look again as jobs finish, not on a timer)
+    worker = make_worker(batch_size=6, host_batch_size=2, total_concurrency=32, idle_wait=60.0)
+    async with running(worker):
+
+        async def all_sent() -> bool:
+            found = await all_rows(db, [*activities, ACTIVITY])
+            return len(found) == 24 and all(r.state == SENT for r in found)
+
+        await wait_until(all_sent)
+    assert overall["peak"] <= 6
+    assert peak["busy.test"] == 2
+    assert len(peers.received) == 24
+
+
+async def test_outcomes_are_written_several_at_a_time(
+    db: Database,
+    actor_id: int,
+    make_worker: MakeWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    written: list[int] = []
+    mark_all_sent = deliveries.mark_all_sent
+
+    async def counting(conn: Connection, sent: Sequence[deliveries.Sent]) -> int:
+        if sent:
+            written.append(len(sent))
+        return await mark_all_sent(conn, sent)
+
+    monkeypatch.setattr(deliveries, "mark_all_sent", counting)
+    await enqueue(db, actor_id, [f"https://h{n}.test/inbox" for n in range(24)])
+    async with running(make_worker(flush_after=0.05)):
+
+        async def all_sent() -> bool:
+            return all(r.state == SENT for r in (await rows(db)).values())
+
+        await wait_until(all_sent)
+    assert sum(written) == 24
+    assert len(written) < 24 / 2  # not one transaction per job
+
+
+async def test_stopping_lets_jobs_in_flight_finish_and_records_them(
+    db: Database, actor_id: int, peers: Peers, make_worker: MakeWorker
+) -> None:
+    peers.handlers["b.test"], answer = hanging()
+    await enqueue(db, actor_id, ["https://b.test/inbox"])
+    stop = asyncio.Event()
+    task = asyncio.create_task(make_worker().run_forever(stop))
+    await wait_until(lambda: _has_requests(peers, 1))
+    stop.set()
+    await asyncio.sleep(0.01)
+    assert not task.done()  # waits for the answer
+    answer.set()
+    await asyncio.wait_for(task, timeout=1)
+    assert (await rows(db))["b.test"].state == SENT
+
+
+async def _has_requests(peers: Peers, count: int) -> bool:
+    return len(peers.received) >= count
+
+
+async def test_a_killed_worker_loses_nothing_its_jobs_come_back_after_the_lease(
+    db: Database, actor_id: int, peers: Peers, clock: FakeClock, make_worker: MakeWorker
+) -> None:
+    # Given a worker killed (its task cancelled) while a job was in flight
+    peers.handlers["b.test"], _ = hanging()
+    await enqueue(db, actor_id, ["https://b.test/inbox", "https://c.test/inbox"])
+    task = asyncio.create_task(make_worker().run_forever(asyncio.Event()))
+    await wait_until(lambda: _state_of(db, "c.test", SENT))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Then the job stays leased until the lease runs out, and is delivered after it
+    peers.handlers["b.test"] = ok
+    worker = make_worker()
+    assert await worker.run_once() == 0
+    clock.advance(seconds=61)
+    assert await worker.run_once() == 1
+    assert (await rows(db))["b.test"].state == SENT
+    assert len(peers.to("b.test")) == 2
+
+
+async def test_run_forever_prunes_finished_rows_and_keeps_the_counts(
+    db: Database, actor_id: int, peers: Peers, clock: FakeClock, make_worker: MakeWorker
+) -> None:
+    peers.handlers["c.test"] = answers(httpx.Response(403))
+    await enqueue(db, actor_id, ["https://b.test/inbox", "https://c.test/inbox"])
+    worker = make_worker(keep_finished=timedelta(minutes=10), prune_every=0.01)
+    async with running(worker):
+        await wait_until(lambda: _state_of(db, "c.test", DEAD))
+        await wait_until(lambda: _state_of(db, "b.test", SENT))
+        await asyncio.sleep(0.05)  # a prune or two: the sent row is too young to go
+        assert set(await rows(db)) == {"b.test", "c.test"}
+        clock.advance(minutes=11)
+
+        async def only_dead_left() -> bool:
+            return set(await rows(db)) == {"c.test"}
+
+        await wait_until(only_dead_left)
+    async with db.read() as conn:
+        totals = await deliveries.counts(conn)
+    assert (totals[SENT], totals[DEAD]) == (1, 1)
+
+
 @pytest.mark.parametrize(
     "settings",
     [
@@ -647,6 +881,8 @@ async def test_each_outcome_is_one_log_line_without_the_body(
         {"base_delay": timedelta(hours=2), "max_delay": timedelta(hours=1)},
         {"request_timeout": 40.0},  # a job could outlive its 60 s lease
         {"per_host_concurrency": 0},
+        {"flush_size": 0},
+        {"flush_after": -1.0},
     ],
 )
 def test_settings_that_cannot_work_are_refused(settings: dict[str, object]) -> None:

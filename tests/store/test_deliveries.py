@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from store import accounts, deliveries
 from store.accounts import NewAccount
-from store.db import Database
+from store.db import Database, db_time
 from store.deliveries import (
     ACTIVE,
     CANCELLED,
@@ -22,6 +23,7 @@ from store.deliveries import (
     TRANSITIONS,
     DeliveryRecord,
 )
+from store.migrate import available_migrations, migrate
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -464,3 +466,219 @@ async def test_get_by_id(db: Database, actor_id: int) -> None:
     async with db.read() as conn:
         assert await deliveries.get_by_id(conn, row.id) == row
         assert await deliveries.get_by_id(conn, row.id + 1) is None
+
+
+# The body once per activity, and pruning that keeps what admins read.
+
+
+async def test_the_body_is_stored_once_per_activity(db: Database, actor_id: int) -> None:
+    await enqueue(db, actor_id, [f"https://{host}.test/inbox" for host in "bcdef"])
+    await enqueue(db, actor_id, ["https://b.test/inbox"], activity="https://a.test/2")
+    async with db.read() as conn, conn.execute("SELECT count(*) FROM delivery_bodies") as cursor:
+        assert tuple(await cursor.fetchone()) == (2,)
+    assert {r.body for r in await rows(db)} == {f'{{"id": "{ACTIVITY}"}}'}
+    leased = await lease(db)
+    assert {(r.activity_uri, r.body) for r in leased} == {
+        (ACTIVITY, f'{{"id": "{ACTIVITY}"}}'),
+        ("https://a.test/2", '{"id": "https://a.test/2"}'),
+    }
+
+
+async def test_a_lease_counts_the_jobs_a_worker_holds_against_each_hosts_share(
+    db: Database, actor_id: int
+) -> None:
+    # Given a backlog for b.test far longer than one lease looks at, older than c.test's job
+    for n in range(deliveries.LEASE_SCAN * 3):
+        await enqueue(
+            db, actor_id, ["https://b.test/inbox"], activity=f"https://a.test/{n}", now=NOW
+        )
+    await enqueue(db, actor_id, ["https://c.test/inbox"], now=NOW + timedelta(seconds=1))
+    later = NOW + timedelta(minutes=1)
+    async with db.transaction() as conn:
+        # A worker holding one b.test job gets one more of b.test's, then c.test's
+        first = await deliveries.lease_due(
+            conn,
+            now=later,
+            lease_until=later + LEASE,
+            limit=5,
+            per_host_limit=2,
+            held={"b.test": 1},
+        )
+        assert [j.host for j in first] == ["b.test", "c.test"]
+        # Holding b.test's share, the backlog is passed over: nothing else is due here
+        second = await deliveries.lease_due(
+            conn,
+            now=later,
+            lease_until=later + LEASE,
+            limit=1,
+            per_host_limit=2,
+            held={"b.test": 2},
+        )
+        assert second == []
+        third = await deliveries.lease_due(
+            conn, now=later, lease_until=later + LEASE, limit=1, per_host_limit=2
+        )
+        assert [j.host for j in third] == ["b.test"]
+
+
+async def finish_some(db: Database, actor_id: int) -> None:
+    """b.test: 2 sent, 1 gone; c.test: 1 sent, 1 dead, 1 cancelled; d.test: 1 pending."""
+    await enqueue(db, actor_id, ["https://b.test/inbox", "https://c.test/inbox"], activity="1")
+    await enqueue(db, actor_id, ["https://b.test/inbox", "https://c.test/inbox"], activity="2")
+    await enqueue(db, actor_id, ["https://b.test/inbox"], activity="3")
+    await enqueue(db, actor_id, ["https://c.test/inbox", "https://d.test/inbox"], activity="4")
+    jobs = {(j.host, j.activity_uri): j for j in await lease(db)}
+    async with db.transaction() as conn:
+        for n, (host, activity) in enumerate([("b.test", "1"), ("b.test", "2"), ("c.test", "1")]):
+            at = NOW + timedelta(seconds=n)
+            await deliveries.mark_sent(
+                conn, jobs[host, activity].id, attempts=1, status=202, now=at
+            )
+        await deliveries.mark_gone(
+            conn, jobs["b.test", "3"].id, attempts=1, status=410, now=NOW + timedelta(seconds=5)
+        )
+        await deliveries.mark_dead(
+            conn,
+            jobs["c.test", "2"].id,
+            attempts=3,
+            last_status=403,
+            last_error="HTTP 403",
+            now=NOW + timedelta(seconds=4),
+        )
+        await deliveries.release(conn, jobs["d.test", "4"].id, lease=NOW + LEASE)
+        await deliveries.cancel_for_host(
+            conn, "c.test", NOW + timedelta(seconds=6), reason="peer not permitted by policy"
+        )
+
+
+async def views(db: Database) -> tuple[list[deliveries.HostSummary], dict[str, int]]:
+    async with db.read() as conn:
+        return await deliveries.summary_by_host(conn), await deliveries.counts(conn)
+
+
+async def test_pruning_keeps_the_admin_views_and_drops_bodies_no_row_needs(
+    db: Database, actor_id: int
+) -> None:
+    await finish_some(db, actor_id)
+    before = await views(db)
+    assert before[1] == {PENDING: 1, RETRYING: 0, SENT: 3, GONE: 1, DEAD: 1, CANCELLED: 1}
+    # When finished rows are pruned in small chunks, as the worker does
+    pruned = []
+    async with db.transaction() as conn:
+        while n := await deliveries.prune_finished(conn, before=NOW + timedelta(days=1), limit=2):
+            pruned.append(n)
+    # Then only dead and unfinished rows stay, and admins see the same per host and in total
+    assert pruned == [2, 2, 1]
+    async with (
+        db.read() as conn,
+        conn.execute("SELECT host, state FROM deliveries ORDER BY host") as cursor,
+    ):
+        assert [tuple(row) for row in await cursor.fetchall()] == [
+            ("c.test", DEAD),
+            ("d.test", PENDING),
+        ]
+    assert await views(db) == before
+    # The bodies of activities with no row left are gone; the others stay
+    async with (
+        db.read() as conn,
+        conn.execute("SELECT activity_uri FROM delivery_bodies ORDER BY activity_uri") as cursor,
+    ):
+        assert [row[0] for row in await cursor.fetchall()] == ["2", "4"]
+
+
+async def test_views_merge_pruned_totals_with_newer_rows(db: Database, actor_id: int) -> None:
+    await finish_some(db, actor_id)
+    async with db.transaction() as conn:
+        await deliveries.prune_finished(conn, before=NOW + timedelta(days=1))
+    # A later success and a later error for b.test, still as rows
+    await enqueue(db, actor_id, ["https://b.test/inbox"], activity="5")
+    await enqueue(db, actor_id, ["https://b.test/inbox"], activity="6")
+    later = NOW + timedelta(hours=1)
+    jobs = {j.activity_uri: j for j in await lease(db, later)}
+    async with db.transaction() as conn:
+        await deliveries.mark_sent(conn, jobs["5"].id, attempts=1, status=202, now=later)
+        await deliveries.reschedule(
+            conn,
+            jobs["6"].id,
+            attempts=1,
+            next_attempt_at=later + LEASE,
+            last_status=500,
+            last_error="HTTP 500",
+            now=later,
+        )
+    summary, totals = await views(db)
+    b_test = next(s for s in summary if s.host == "b.test")
+    assert (b_test.sent, b_test.gone, b_test.retrying) == (3, 1, 1)
+    assert (b_test.last_success_at, b_test.last_error, b_test.last_error_at) == (
+        later,
+        "HTTP 500",
+        later,
+    )
+    c_test = next(s for s in summary if s.host == "c.test")
+    assert (c_test.sent, c_test.dead, c_test.cancelled) == (1, 1, 1)
+    assert c_test.last_error == "peer not permitted by policy"
+    assert totals[SENT] == 4
+
+
+async def test_the_migration_moves_bodies_out_of_the_rows(tmp_path: Path) -> None:
+    # Given a database as it was before bodies were stored once, with queued deliveries
+    stamps = (db_time(NOW),) * 3
+    database = Database(tmp_path / "old.sqlite3")
+    await database.open()
+    try:
+        for version, _, sql in available_migrations():
+            if version < 16:
+                await database.writer.executescript(sql)
+        async with database.transaction() as conn:
+            await accounts.insert_account(
+                conn, 7, NewAccount(username="alice", domain=None, uri="u", url=None), NOW
+            )
+            await conn.executemany(
+                "INSERT INTO deliveries (id, activity_uri, actor_account_id, inbox_url, host,"
+                " body, state, attempts, next_attempt_at, created_at, updated_at)"
+                " VALUES (?, ?, 7, ?, ?, ?, ?, 0, ?, ?, ?)",
+                [
+                    (1, "A", "https://b.test/inbox", "b.test", '{"id": "A"}', PENDING, *stamps),
+                    (2, "A", "https://c.test/inbox", "c.test", '{"id": "A"}', SENT, *stamps),
+                    (3, "B", "https://b.test/inbox", "b.test", '{"id": "B"}', DEAD, *stamps),
+                ],
+            )
+        await database.writer.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        await database.writer.executemany(
+            "INSERT INTO schema_migrations VALUES (?, ?, 't')",
+            [(v, name) for v, name, _ in available_migrations() if v < 16],
+        )
+        # When it is migrated
+        applied = await migrate(database.writer)
+        # Then every row is there with its body, each body stored once
+        assert applied == ["0016_delivery_bodies.sql"]
+        async with database.read() as conn:
+            found = await deliveries.list_for_activity(conn, "A")
+            found += await deliveries.list_for_activity(conn, "B")
+            async with conn.execute("SELECT count(*) FROM delivery_bodies") as cursor:
+                assert tuple(await cursor.fetchone()) == (2,)
+        assert [(r.id, r.state, r.body) for r in found] == [
+            (1, PENDING, '{"id": "A"}'),
+            (2, SENT, '{"id": "A"}'),
+            (3, DEAD, '{"id": "B"}'),
+        ]
+    finally:
+        await database.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://B.test/inbox", "b.test"),
+        ("https://c.test:8443/inbox", "c.test:8443"),
+        ("HTTP://Peer.Sink?x=1", "peer.sink"),
+        ("https://h.test#frag", "h.test"),
+        ("http://user@h.test/inbox", "h.test"),  # not plain: read by urlsplit
+        ("http://[::1]:8080/inbox", "[::1]:8080"),
+    ],
+)
+def test_host_of_reads_plain_and_unusual_urls_alike(url: str, host: str) -> None:
+    assert deliveries.host_of(url) == host

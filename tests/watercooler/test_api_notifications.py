@@ -58,7 +58,13 @@ async def deliver_again(rig: Rig, sender: str, receiver: str, name: str) -> int:
     svc = rig.services(sender)
     key = load_private_key(await StoreKeyResolver.signing_key(svc.db, svc.uris.key_id(name)))
     assert isinstance(key, rsa.RSAPrivateKey)
-    bodies = rows(rig, sender, "SELECT inbox_url, body FROM deliveries WHERE host = ?", receiver)
+    bodies = rows(
+        rig,
+        sender,
+        "SELECT d.inbox_url, b.body FROM deliveries d"
+        " JOIN delivery_bodies b ON b.activity_uri = d.activity_uri WHERE d.host = ?",
+        receiver,
+    )
     async with rig.client(receiver) as client:
         for inbox_url, body in bodies:
             headers = {"Content-Type": "application/activity+json"}

@@ -220,7 +220,12 @@ async def test_a_pin_crosses_instances_as_add_and_remove(rig: Rig) -> None:
         # Then the Add to her featured collection reached b.test, and bob sees the pin
         (body,) = [
             json.loads(row[0])
-            for row in rows(rig, "a.test", "SELECT body FROM deliveries WHERE host = 'b.test'")
+            for row in rows(
+                rig,
+                "a.test",
+                "SELECT b.body FROM deliveries d JOIN delivery_bodies b"
+                " ON b.activity_uri = d.activity_uri WHERE d.host = 'b.test'",
+            )
             if json.loads(row[0])["type"] == "Add"
         ]
         assert body["object"] == status["uri"]

@@ -182,11 +182,12 @@ async def test_status_retry_and_worker_once_against_a_peer_that_is_down(config: 
     assert counts(table, "near.test") == (1, 0, 1, 0)
     assert all(attempts == 0 for _, _, attempts, _, _ in rows(config, "far.test"))
 
-    # The worker tries every due delivery once, records the refusal and exits by itself.
+    # The worker tries every due delivery once, records the refusal, indexes the post for
+    # search and exits by itself.
     before = datetime.now(UTC)
     worked = wc("--config", str(config), "worker", "--once", "--log-level", "WARNING")
     assert worked.returncode == 0, worked.stderr
-    assert worked.stdout.strip() == "handled 4 job(s)"
+    assert worked.stdout.strip() == "handled 5 job(s)"  # 4 deliveries, the post's indexing
     table, _ = queue_status(config)
     assert counts(table, "far.test") == (0, 3, 0, 0)
     assert counts(table, "near.test") == (0, 1, 1, 0)

@@ -9,7 +9,6 @@ viewer's `favourited`... on statuses) are left out in the others, as Mastodon do
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,13 +16,13 @@ from typing import Any
 from federation.uris import Uris
 from outbox.actors import field_html, note_html
 from outbox.publish import MAX_MEDIA_ATTACHMENTS
-from store import accounts as stored_accounts
 from store import api_queries, entity_batches, follows
 from store import media as stored_media
-from store import statuses as stored_statuses
 from store.api_queries import AccountStats, Marker
 from store.db import Connection
 from store.entity_batches import ViewerMarks
+from store.in_thread import in_thread
+from store.memo import Memo
 from store.records import AccountRecord, MediaRecord, StatusRecord, UserRecord
 from watercooler import __version__
 from watercooler.config import Config
@@ -293,13 +292,41 @@ async def status_entities(
     return await renderer.statuses(statuses, viewer_account_id=viewer_account_id, filters=filters)
 
 
+_ACCOUNT_ENTITIES: Memo[int, dict[str, Any]] = Memo(size=2048)
+"""Account entities by account id, with what they were made from (the record, counters,
+fields, base URL): shared by every status of the author and every reader, never changed."""
+
+_STATUS_PARTS: Memo[int, tuple[dict[str, Any], dict[str, Any]]] = Memo(size=2048)
+"""What every reader sees alike of a status, as two parts of its entity: the keys before the
+reader's marks (`id`... `edited_at`) and those after `reblog` (`application`... `poll`),
+by status id, with everything they were made from."""
+
+
+def shared_account(
+    account: AccountRecord, stats: AccountStats, fields: list[tuple[str, str]], uris: Uris
+) -> dict[str, Any]:
+    """`_account`, made once while the account, its counters and fields are unchanged. Shared:
+    callers that add keys (a credential account, a mute) copy it first."""
+    inputs = (account, stats, fields, uris.base_url)
+    found = _ACCOUNT_ENTITIES.get(account.id, inputs)
+    if found is None:
+        found = _ACCOUNT_ENTITIES.put(account.id, inputs, _account(account, stats, fields, uris))
+    return found
+
+
 class EntityRenderer:
     """Builds Status and Account entities of many records from a few batch statements (`IN`
-    lists: store.entity_batches) instead of a dozen statements per status, each an aiosqlite
-    round trip. What every reader sees alike (authors and their counters and profile fields,
-    originals of boosts, media, mentions, hashtags, apps) is loaded once and kept, so one
-    renderer serves many readers (a streaming pass renders a post for each); a reader's own
-    marks are loaded per call. Keep one for a request or a pass: what it keeps goes stale."""
+    lists: store.entity_batches) run in one trip to the connection's thread
+    (store.in_thread), instead of a dozen statements per status. What every reader sees
+    alike (authors and their counters and profile fields, originals of boosts, media,
+    mentions, hashtags, apps) is loaded once and kept, so one renderer serves many readers
+    (a streaming pass renders a post for each); a reader's own marks are loaded per call.
+    Keep one for a request or a pass: what it keeps goes stale.
+
+    Loading (`fetch`, on a connection) and rendering (`render`, no I/O) are apart, so that
+    a request can load its statuses and all they render from in one trip (api.timelines).
+    Rendered parts that do not depend on the reader are kept process-wide (`_STATUS_PARTS`,
+    `_ACCOUNT_ENTITIES`) by what they were made from, so they are never stale."""
 
     def __init__(self, conn: Connection, *, uris: Uris, local_domain: str) -> None:
         self.conn = conn
@@ -309,17 +336,14 @@ class EntityRenderer:
         self._accounts: dict[int, AccountRecord | None] = {}
         self._stats: dict[int, AccountStats] = {}
         self._fields: dict[int, list[tuple[str, str]]] = {}
-        self._media: dict[int, list[MediaRecord]] = {}
+        self._media: dict[int, tuple[MediaRecord, ...]] = {}
         self._mentions: dict[int, list[int]] = {}
-        self._tags: dict[int, list[str]] = {}
+        self._tags: dict[int, tuple[str, ...]] = {}
         self._applications: dict[int, tuple[str, str | None] | None] = {}
 
     async def accounts(self, accounts: Sequence[AccountRecord]) -> list[dict[str, Any]]:
-        await self._load_account_facts([account.id for account in accounts])
-        return [
-            _account(account, self._stats[account.id], self._fields.get(account.id, []), self.uris)
-            for account in accounts
-        ]
+        await in_thread(self.conn, self._load_account_facts, [account.id for account in accounts])
+        return [dict(self._account_entity(account)) for account in accounts]
 
     async def statuses(
         self,
@@ -328,18 +352,48 @@ class EntityRenderer:
         viewer_account_id: int | None,
         filters: FilterView | None = None,
     ) -> list[dict[str, Any]]:
-        shown = await self._with_originals(statuses)
-        marks = None
+        marks = await in_thread(self.conn, self.fetch, statuses, viewer_account_id)
+        return self.render(statuses, viewer_account_id, marks, filters)
+
+    async def fetch(
+        self, conn: Connection, statuses: Sequence[StatusRecord], viewer_account_id: int | None
+    ) -> ViewerMarks | None:
+        """Loads on `conn` what `statuses` are rendered from and is not loaded yet, and the
+        viewer's marks on them (None without a viewer). Awaits only `conn`: run it in the
+        connection's thread (store.in_thread)."""
+        shown = await self._with_originals(conn, statuses)
+        status_ids = [i for i in shown if i not in self._media]
+        if status_ids:
+            media = await stored_media.for_statuses(conn, status_ids)
+            mentions = await entity_batches.mentioned_account_ids(conn, status_ids)
+            tags = await entity_batches.tag_names(conn, status_ids)
+            for i in status_ids:
+                self._media[i] = tuple(media.get(i, ()))
+                self._mentions[i] = mentions.get(i, [])
+                self._tags[i] = tuple(tags.get(i, ()))
+        applications = {s.application_id for s in shown.values() if s.application_id is not None}
+        if new := applications - self._applications.keys():
+            names = await entity_batches.application_names(conn, new)
+            self._applications.update((i, names.get(i)) for i in new)
+        await self._load_authors(conn, [s.account_id for s in shown.values()])
+        await self._load_accounts(conn, [i for s in shown for i in self._mentions[s]])
         if viewer_account_id is None or not shown:
-            await self._load(shown)
-        else:  # independent statements go to the connection's thread together
-            _, marks = await asyncio.gather(
-                self._load(shown),
-                entity_batches.viewer_marks(self.conn, viewer_account_id, shown),
-            )
+            return None
+        return await entity_batches.viewer_marks(conn, viewer_account_id, shown)
+
+    def render(
+        self,
+        statuses: Sequence[StatusRecord],
+        viewer_account_id: int | None,
+        marks: ViewerMarks | None,
+        filters: FilterView | None = None,
+    ) -> list[dict[str, Any]]:
+        """The entities of `statuses`, once `fetch` has loaded them (with these marks)."""
         return [self._status(status, viewer_account_id, marks, filters) for status in statuses]
 
-    async def _with_originals(self, statuses: Sequence[StatusRecord]) -> dict[int, StatusRecord]:
+    async def _with_originals(
+        self, conn: Connection, statuses: Sequence[StatusRecord]
+    ) -> dict[int, StatusRecord]:
         """`statuses` and the originals of boosts among them that show (not deleted), by id."""
         shown: dict[int, StatusRecord] = {}
         level = list(statuses)
@@ -352,7 +406,7 @@ class EntityRenderer:
                 if s.reblog_of_id is not None and s.reblog_of_id not in self._originals
             ]
             if wanted:
-                found = await stored_statuses.get_many(self.conn, wanted)
+                found = await entity_batches.statuses_by_id(conn, wanted)
                 self._originals.update((i, found.get(i)) for i in wanted)
             level = [
                 original
@@ -364,70 +418,70 @@ class EntityRenderer:
             ]
         return shown
 
-    async def _load(self, shown: dict[int, StatusRecord]) -> None:
-        """Loads what is not loaded yet of what the `shown` statuses are rendered from."""
-        authors = list(dict.fromkeys(s.account_id for s in shown.values()))
-        await asyncio.gather(
-            self._load_status_facts([i for i in shown if i not in self._media]),
-            self._load_applications(
-                {s.application_id for s in shown.values() if s.application_id is not None}
-            ),
-            self._load_accounts(authors),
-            self._load_account_facts(authors),
-        )
-        await self._load_accounts({i for status_id in shown for i in self._mentions[status_id]})
-
-    async def _load_status_facts(self, status_ids: list[int]) -> None:
-        if not status_ids:
-            return
-        media, mentions, tags = await asyncio.gather(
-            stored_media.for_statuses(self.conn, status_ids),
-            entity_batches.mentioned_account_ids(self.conn, status_ids),
-            entity_batches.tag_names(self.conn, status_ids),
-        )
-        for i in status_ids:
-            self._media[i] = media.get(i, [])
-            self._mentions[i] = mentions.get(i, [])
-            self._tags[i] = tags.get(i, [])
-
-    async def _load_applications(self, application_ids: set[int]) -> None:
-        new = application_ids - self._applications.keys()
-        if new:
-            names = await entity_batches.application_names(self.conn, new)
-            self._applications.update((i, names.get(i)) for i in new)
-
-    async def _load_accounts(self, account_ids: Iterable[int]) -> None:
+    async def _load_accounts(self, conn: Connection, account_ids: Iterable[int]) -> None:
         new = [i for i in dict.fromkeys(account_ids) if i not in self._accounts]
         if new:
-            found = await stored_accounts.get_many(self.conn, new)
+            found = await entity_batches.accounts_by_id(conn, new)
             self._accounts.update((i, found.get(i)) for i in new)
 
-    async def _load_account_facts(self, account_ids: Sequence[int]) -> None:
-        new = [i for i in dict.fromkeys(account_ids) if i not in self._stats]
+    async def _load_authors(self, conn: Connection, account_ids: Sequence[int]) -> None:
+        """Authors: their records, counters (one statement) and profile fields."""
+        new = [
+            i for i in dict.fromkeys(account_ids) if i not in self._stats or i not in self._accounts
+        ]
         if new:
-            stats, fields = await asyncio.gather(
-                entity_batches.account_stats(self.conn, new),
-                entity_batches.profile_fields(self.conn, new),
-            )
-            self._stats.update(stats)
+            found = await entity_batches.authors(conn, new)
+            for i in new:
+                record, stats = found.get(i, (None, entity_batches.NO_STATS))
+                self._accounts[i] = record
+                self._stats[i] = stats
+            fields = await entity_batches.profile_fields(conn, new)
             self._fields.update((i, fields.get(i, [])) for i in new)
 
-    def _status(
-        self,
-        status: StatusRecord,
-        viewer_account_id: int | None,
-        marks: ViewerMarks | None,
-        filters: FilterView | None,
-    ) -> dict[str, Any]:
+    async def _load_account_facts(self, conn: Connection, account_ids: Sequence[int]) -> None:
+        new = [i for i in dict.fromkeys(account_ids) if i not in self._stats]
+        if new:
+            self._stats.update(await entity_batches.account_stats(conn, new))
+            fields = await entity_batches.profile_fields(conn, new)
+            self._fields.update((i, fields.get(i, [])) for i in new)
+
+    def _account_entity(self, account: AccountRecord) -> dict[str, Any]:
+        return shared_account(
+            account, self._stats[account.id], self._fields.get(account.id, []), self.uris
+        )
+
+    def _parts(self, status: StatusRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The reader-independent parts of the status's entity (see `_STATUS_PARTS`)."""
         author = self._accounts[status.account_id]
         assert author is not None, status.account_id
-        reblog: dict[str, Any] | None = None
-        original: StatusRecord | None = None
-        if status.reblog_of_id is not None:
-            original = self._originals[status.reblog_of_id]
-            if original is not None and original.deleted_at is None:
-                reblog = self._status(original, viewer_account_id, marks, filters)
-        entity: dict[str, Any] = {
+        application = (
+            self._applications[status.application_id] if status.application_id is not None else None
+        )
+        mentioned = tuple(self._accounts[i] for i in self._mentions[status.id])
+        inputs = (
+            status,
+            self._account_entity(author),
+            application,
+            self._media[status.id],
+            mentioned,
+            self._tags[status.id],
+            self.uris.base_url,
+        )
+        found = _STATUS_PARTS.get(status.id, inputs)
+        if found is None:
+            found = _STATUS_PARTS.put(status.id, inputs, self._make_parts(*inputs[:-1]))
+        return found
+
+    def _make_parts(
+        self,
+        status: StatusRecord,
+        account: dict[str, Any],
+        application: tuple[str, str | None] | None,
+        media: tuple[MediaRecord, ...],
+        mentioned: tuple[AccountRecord | None, ...],
+        tags: tuple[str, ...],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        head: dict[str, Any] = {
             "id": str(status.id),
             "created_at": iso(status.created_at),
             "in_reply_to_id": str(status.in_reply_to_id) if status.in_reply_to_id else None,
@@ -447,6 +501,44 @@ class EntityRenderer:
             "favourites_count": status.favourites_count,
             "edited_at": iso(status.edited_at) if status.edited_at else None,
         }
+        tail: dict[str, Any] = {}
+        if application is not None:
+            # Mastodon names the app a post was made with (users disclose it by default);
+            # posts made without one (CLI tokens, C2S) and remote posts carry no key.
+            tail["application"] = {"name": application[0], "website": application[1]}
+        tail["account"] = account
+        tail["media_attachments"] = [media_entity(attachment, self.uris) for attachment in media]
+        tail["mentions"] = [
+            {
+                "id": str(mentioned_account.id),
+                "username": mentioned_account.username,
+                "url": mentioned_account.url or mentioned_account.uri,
+                "acct": acct(mentioned_account),
+            }
+            for mentioned_account in mentioned
+            if mentioned_account is not None
+        ]
+        tail["tags"] = [{"name": name, "url": self.uris.tag(name)} for name in tags]
+        tail["emojis"] = []
+        tail["card"] = None
+        tail["poll"] = None
+        return head, tail
+
+    def _status(
+        self,
+        status: StatusRecord,
+        viewer_account_id: int | None,
+        marks: ViewerMarks | None,
+        filters: FilterView | None,
+    ) -> dict[str, Any]:
+        reblog: dict[str, Any] | None = None
+        original: StatusRecord | None = None
+        if status.reblog_of_id is not None:
+            original = self._originals[status.reblog_of_id]
+            if original is not None and original.deleted_at is None:
+                reblog = self._status(original, viewer_account_id, marks, filters)
+        head, tail = self._parts(status)
+        entity = head.copy()
         if viewer_account_id is not None:
             assert marks is not None
             entity["favourited"] = status.id in marks.favourited
@@ -463,37 +555,7 @@ class EntityRenderer:
         if viewer_account_id is not None:
             entity["filtered"] = filters.results(status, original) if filters is not None else []
         entity["reblog"] = reblog
-        if status.application_id is not None:
-            # Mastodon names the app a post was made with (users disclose it by default);
-            # posts made without one (CLI tokens, C2S) and remote posts carry no key.
-            application = self._applications[status.application_id]
-            if application is not None:
-                entity["application"] = {"name": application[0], "website": application[1]}
-        entity["account"] = _account(
-            author, self._stats[author.id], self._fields.get(author.id, []), self.uris
-        )
-        entity["media_attachments"] = [
-            media_entity(attachment, self.uris) for attachment in self._media[status.id]
-        ]
-        mentions = []
-        for account_id in self._mentions[status.id]:
-            mentioned = self._accounts[account_id]
-            if mentioned is not None:
-                mentions.append(
-                    {
-                        "id": str(mentioned.id),
-                        "username": mentioned.username,
-                        "url": mentioned.url or mentioned.uri,
-                        "acct": acct(mentioned),
-                    }
-                )
-        entity["mentions"] = mentions
-        entity["tags"] = [
-            {"name": name, "url": self.uris.tag(name)} for name in self._tags[status.id]
-        ]
-        entity["emojis"] = []
-        entity["card"] = None
-        entity["poll"] = None
+        entity.update(tail)
         return entity
 
 

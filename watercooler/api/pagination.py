@@ -61,21 +61,18 @@ def page_params(
     )
 
 
-def _url(request: Request, base_url: str, bound: str, value: int) -> str:
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in _BOUNDS]
-    query = urlencode([*kept, (bound, str(value))])
-    return f"{base_url}{request.url.path}?{query}"
-
-
 def link_header(request: Request, base_url: str, ids: Sequence[int], page: Page) -> str | None:
     """The `Link` of a page whose rows have `ids` (newest first): `next` while the page is
-    full, `prev` unless it is empty; None for an empty page."""
+    full, `prev` unless it is empty; None for an empty page. Both keep the request's other
+    query parameters, in their order."""
     if not ids:
         return None
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in _BOUNDS]
+    start = f"{base_url}{request.url.path}?" + (f"{urlencode(kept)}&" if kept else "")
     links = []
     if len(ids) >= page.limit:
-        links.append(f'<{_url(request, base_url, "max_id", min(ids))}>; rel="next"')
-    links.append(f'<{_url(request, base_url, "min_id", max(ids))}>; rel="prev"')
+        links.append(f'<{start}max_id={min(ids)}>; rel="next"')
+    links.append(f'<{start}min_id={max(ids)}>; rel="prev"')
     return ", ".join(links)
 
 

@@ -2,7 +2,9 @@
 
 With `federation.authorized_fetch`, user actors are served only on a signed GET from a
 permitted peer. The instance actor is always served: peers need its key to verify our
-signed fetches, and must be able to fetch it unsigned.
+signed fetches, and must be able to fetch it unsigned. Otherwise a user's document comes
+from one query and is rendered again only when its account's row changed
+(`watercooler.documents`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from outbox.actors import actor_document, minimal_actor_document, note_html
-from store import api_queries
 from store.records import AccountRecord, KeyRecord
+from watercooler.documents import activity_bytes, actor_bytes, kept_actor
 from watercooler.http import activity_json, services, wants_activity_json
 from watercooler.local import instance_actor, local_actor
 from watercooler.signed import verify_signed
@@ -29,23 +31,29 @@ async def _actor_response(request: Request, account: AccountRecord, key: KeyReco
         if "signature" not in request.headers and "signature-input" not in request.headers:
             return activity_json(minimal_actor_document(account, key, svc.uris))
         await verify_signed(request, svc)
-    async with svc.db.read() as conn:
-        fields = await api_queries.profile_fields(conn, account.id)
-    return activity_json(actor_document(account, key, svc.uris, fields=fields))
+    return activity_bytes(await actor_bytes(svc, account, key))
 
 
 async def user_actor(request: Request) -> Response:
     svc = services(request)
-    account, key = await local_actor(svc, request.path_params["username"])
-    if not wants_activity_json(request):
+    username = request.path_params["username"]
+    wanted = wants_activity_json(request)
+    if wanted and (kept := await kept_actor(svc, username)) is not None:
+        return kept
+    account, key = await local_actor(svc, username)
+    if not wanted:
         return RedirectResponse(svc.uris.profile(account.username), status_code=302)
     return await _actor_response(request, account, key)
 
 
 async def profile_page(request: Request) -> Response:
     svc = services(request)
-    account, key = await local_actor(svc, request.path_params["username"])
-    if wants_activity_json(request):
+    username = request.path_params["username"]
+    wanted = wants_activity_json(request)
+    if wanted and (kept := await kept_actor(svc, username)) is not None:
+        return kept
+    account, key = await local_actor(svc, username)
+    if wanted:
         return await _actor_response(request, account, key)
     return HTMLResponse(_profile_html(account, svc.config.instance.domain))
 

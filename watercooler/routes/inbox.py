@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from inbox.backlog import RETRY_AFTER_SECONDS
-from inbox.receive import MAX_BODY_BYTES, InboxRejected, Intake, accept_activity
+from inbox.receive import MAX_BODY_BYTES, InboxRejected, accept_activity
 from watercooler.http import error_response, services
 from watercooler.local import local_actor
 from watercooler.signed import request_view
@@ -23,36 +22,38 @@ async def _read_capped(request: Request) -> bytes | None:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return None
-    body = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
+        if chunk:
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_BODY_BYTES:
             return None
-    return bytes(body)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # one chunk: no copy
 
 
 async def _receive(request: Request, recipient_account_id: int | None) -> Response:
     svc = services(request)
     if await svc.backlog.full():  # before any work: the cheapest answer under overload
-        log.warning("inbox backlog full, asking the sender to retry later")
+        if refused := svc.backlog.refused():
+            log.warning("inbox backlog full, asked %d request(s) to retry later", refused)
         return error_response(
             429,
             "too many activities waiting to be processed; retry later",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    body = await _read_capped(request)
+    try:
+        body = await _read_capped(request)
+    except ClientDisconnect:  # the sender went away mid-body: nothing to answer, nothing kept
+        return Response(status_code=400)
     if body is None:
         return error_response(413, f"body larger than {MAX_BODY_BYTES} bytes")
     view = await request_view(request, svc.config.instance.base_url, body=body)
-    intake = Intake(
-        db=svc.db,
-        keys=svc.keys,
-        policy=svc.policy,
-        clock=svc.clock,
-        max_skew=timedelta(seconds=svc.config.federation.signature_max_skew),
-    )
     try:
-        stored = await accept_activity(intake, view, recipient_account_id=recipient_account_id)
+        stored = await accept_activity(
+            svc.intake, view, recipient_account_id=recipient_account_id, now=svc.clock()
+        )
     except InboxRejected as error:
         return error_response(error.status, str(error))
     if stored:

@@ -1,7 +1,8 @@
 """Status documents and the actor collections, served to peers with visibility enforced.
 
 A followers-only or direct status is served only on a signed GET whose signer may see it;
-anyone else gets 404, so its existence is not revealed.
+anyone else gets 404, so its existence is not revealed. A public or unlisted one comes from
+one query and a kept rendering (`watercooler.documents`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from federation import activities
 from store import accounts, follows, pins, statuses
 from store.errors import NotFound
 from store.records import AccountRecord, StatusRecord
+from watercooler.documents import kept_note
 from watercooler.http import Gone, activity_json, services, wants_activity_json
 from watercooler.local import local_actor
 from watercooler.services import Services
@@ -61,7 +63,16 @@ async def _visible(request: Request, svc: Services, status: StatusRecord) -> Non
             raise NotFound("no such status")
 
 
+async def _kept_note(request: Request) -> Response | None:
+    if not wants_activity_json(request):
+        return None
+    params = request.path_params
+    return await kept_note(services(request), params["username"], int(params["id"]))
+
+
 async def status_document(request: Request) -> Response:
+    if (kept := await _kept_note(request)) is not None:
+        return kept
     svc, _, status = await _status(request)
     if not wants_activity_json(request):
         return RedirectResponse(status.url or status.uri, status_code=302)
@@ -72,6 +83,8 @@ async def status_document(request: Request) -> Response:
 async def status_page(request: Request) -> Response:
     """`/@name/ID`, the status's `url`: ActivityStreams for peers (same rules as its id), a
     plain page for a browser — public and unlisted posts only; the web UI comes later."""
+    if (kept := await _kept_note(request)) is not None:
+        return kept
     svc, author, status = await _status(request)
     if wants_activity_json(request):
         await _visible(request, svc, status)
