@@ -34,6 +34,17 @@ class RouterTransport(httpx.AsyncBaseTransport):
         return await app.handle_async_request(request)
 
 
+class Watch(httpx.AsyncBaseTransport):
+    """Passes requests on to an instance, remembering each URL."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.urls = inner, list[str]()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(str(request.url))
+        return await self.inner.handle_async_request(request)
+
+
 @dataclass
 class Rig:
     configs: list[Config]

@@ -23,24 +23,13 @@ from federation.keys import generate_rsa_keypair, load_private_key
 from federation.objects import Note, note_to_json
 from federation.signatures import sign_request
 from tests.conftest import MakeConfig
-from tests.rig import Rig
+from tests.rig import Rig, Watch
 from watercooler.keyresolver import StoreKeyResolver
 
 BOB = "http://b.test/users/bob"
 KEY_ID = f"{BOB}#main-key"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 _serial = count(1)
-
-
-class Watch(httpx.AsyncBaseTransport):
-    """Passes requests on to an instance, remembering each URL."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner, self.urls = inner, list[str]()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.urls.append(str(request.url))
-        return await self.inner.handle_async_request(request)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from federation.signatures import HttpRequestView, format_http_date, sign_reques
 from inbox.receive import MAX_BODY_BYTES
 from store.records import AccountRecord
 from tests.conftest import MakeConfig
-from tests.rig import Rig
+from tests.rig import Rig, Watch
 from watercooler.keyresolver import StoreKeyResolver
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -324,17 +324,6 @@ async def test_an_rfc9421_signature_is_accepted(world: World) -> None:
     assert (await send(rig, Request("/users/alice/inbox", body, headers))).status_code == 202
     await rig.drain()
     assert status_row(rig, note["id"]) is not None
-
-
-class Watch(httpx.AsyncBaseTransport):
-    """Passes requests on to an instance, remembering each URL."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner, self.urls = inner, list[str]()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.urls.append(str(request.url))
-        return await self.inner.handle_async_request(request)
 
 
 async def test_a_non_peer_is_refused_and_never_fetched(world: World) -> None:
