@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import machine, wrk
+from bench.dataset import SCALES
 from bench.scenarios import Result, Scenario, Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -30,6 +31,7 @@ SCENARIOS: dict[str, str] = {
     "S7": "steady:run",
     "S8": "inbox:run_overload",
     "E2E": "posting:run_e2e",
+    "D1": "directory:run",
 }
 
 
@@ -81,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=None, help="per round and server")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--plot", action="store_true", help="write PNG charts")
+    parser.add_argument(
+        "--scale", choices=sorted(SCALES), help="dataset scale (default: quick or full)"
+    )
     args = parser.parse_args(argv)
     wrk.ensure_wrk()
     settings = Settings(
@@ -89,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds=args.seconds or (3.0 if args.quick else 10.0),
         connections=args.connections,
         work=WORK,
+        scale=args.scale or "",
     )
     wanted = [name.strip() for name in args.only.split(",") if name.strip()] or list(SCENARIOS)
     started = time.time()

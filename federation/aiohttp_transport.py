@@ -14,6 +14,10 @@ errors that mean the same (a peer that drops a kept-alive connection is a
 `RemoteProtocolError`, as with httpcore, not a `ConnectTimeout`), so callers keep catching
 `httpx.HTTPError` and the delivery worker's retry rules hold; and a session without a cookie
 jar (peers' cookies are never sent back).
+
+`peer_trust` is what peers' certificates are checked against: the public CAs, the system's
+store and, with `[federation] ca_file`, the organisation's own CA. There is no way to turn
+the check off: a peer whose certificate does not verify is not talked to.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-__all__ = ["PeerTransport"]
+__all__ = ["PeerTransport", "peer_trust"]
 
 _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
@@ -52,6 +56,17 @@ def as_httpx_error(error: Exception) -> Exception:
         if isinstance(cause, kind):
             return meaning(str(cause) or type(cause).__name__)
     return error
+
+
+def peer_trust(ca_file: str | None = None) -> ssl.SSLContext:
+    """httpx's default trust (certifi's bundle, or $SSL_CERT_FILE / $SSL_CERT_DIR), plus the
+    system's store (where IT usually installs an internal CA), plus `ca_file` (an internal CA
+    that is in neither). Always verifying: certificate chain and host name."""
+    context = httpx.create_ssl_context()
+    context.load_default_certs()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 def _session(limits: httpx.Limits, ssl_context: ssl.SSLContext) -> aiohttp.ClientSession:

@@ -34,6 +34,7 @@ NAMESPACES: dict[str, str] = {
     "schema": "http://schema.org#",
     "sec": "https://w3id.org/security#",
     "ldp": "http://www.w3.org/ns/ldp#",
+    "wc": "https://w3id.org/watercooler/ns#",  # ours: the `orgOnly` marker (docs/interop.md)
 }
 
 AS_MEDIA_TYPE = "application/activity+json"

@@ -33,6 +33,9 @@ def well_known(uris: Uris) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """What the document counts. NodeInfo is public: `local_posts` must leave out posts whose
+    existence stays inside (organisation-only and local-only ones); the caller counts so."""
+
     users_total: int
     users_active_month: int
     users_active_halfyear: int

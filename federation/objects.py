@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from federation.astools import (
+    NAMESPACES,
     PUBLIC,
     JSONObject,
     as_list,
@@ -82,6 +83,10 @@ def note_context() -> list[Any]:
             "Hashtag": "as:Hashtag",
         },
     ]
+
+
+ORG_ONLY_TERMS = {"wc": NAMESPACES["wc"], "orgOnly": "wc:orgOnly"}
+"""The `@context` terms of our organisation-only marker (`"orgOnly": true` on a post)."""
 
 
 def tombstone_context() -> list[Any]:
@@ -276,7 +281,8 @@ class Note:
     the group the post was made in (Lemmy's `audience`, PeerTube's channel), apart from the
     author. `conversation` is Mastodon's `conversation` or else the FEP-7888 `context`.
     `content`, `summary` and `name` are unsanitised remote HTML; `summary` is the content
-    warning and is `None` rather than empty.
+    warning and is `None` rather than empty. `org_only` is Watercooler's `wc:orgOnly` marker
+    as the document states it: whether to believe it (only from a peer) is not decided here.
     """
 
     id: str
@@ -299,6 +305,7 @@ class Note:
     replies_iri: str | None = None
     language: str | None = None
     poll: Poll | None = None
+    org_only: bool = False
 
     @property
     def mentions(self) -> tuple[Mention, ...]:
@@ -401,6 +408,7 @@ def parse_object(doc: Any) -> Note:
         replies_iri=_iri(get_prop(doc, "replies")),
         language=_language(doc),
         poll=_poll(doc),
+        org_only=get_prop(doc, "orgOnly") is True,
     )
 
 
@@ -508,6 +516,9 @@ def note_to_json(note: Note) -> JSONObject:
         doc["replies"] = _replies_to_json(note.replies_iri)
     if note.poll is not None:
         doc |= _poll_to_json(note.poll)
+    if note.org_only:
+        doc["@context"][1].update(ORG_ONLY_TERMS)
+        doc["orgOnly"] = True
     return doc
 
 

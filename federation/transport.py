@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import httpx
 
@@ -45,10 +45,14 @@ class ResolvingTransport(httpx.AsyncBaseTransport):
         inner: httpx.AsyncBaseTransport,
         *,
         trusted_hosts: Collection[str] = (),
+        is_trusted: Callable[[str], bool] = lambda host: False,
         guard: bool = True,
     ) -> None:
+        """`trusted_hosts` and the hosts `is_trusted` accepts (the peers, which change at
+        run time) may be on private addresses; no one else may."""
         self._resolve = {domain.lower(): target for domain, target in resolve.items()}
         self._trusted = {host.lower() for host in trusted_hosts}
+        self._is_trusted = is_trusted
         self._inner = inner
         self._guard = guard
 
@@ -81,7 +85,12 @@ class ResolvingTransport(httpx.AsyncBaseTransport):
                 ) from error
         if not addresses:
             raise httpx.ConnectError(f"{host} has no address", request=request)
-        trusted = netloc in self._trusted or host in self._trusted
+        trusted = (
+            netloc in self._trusted
+            or host in self._trusted
+            or self._is_trusted(netloc)
+            or self._is_trusted(host)
+        )
         if not trusted and not all(_is_public(address) for address in addresses):
             raise UnsafeAddress(f"{host} resolves to a non-public address ({', '.join(addresses)})")
         if addresses[0] != host:

@@ -6,9 +6,10 @@ import json
 import logging
 
 from federation.activities import Activity
+from federation.policy import domain_of
 from inbox.context import InboxContext
 from inbox.from_as import NotAllowed
-from store import accounts, follows, notifications
+from store import accounts, follows, notifications, peers
 from store.records import InboxItemRecord
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,9 @@ log = logging.getLogger(__name__)
 
 async def handle_follow(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
     """A remote actor follows a local one (by actor id or profile URL, as peers differ)."""
+    if ctx.uris.is_instance_actor(activity.object_id or ""):
+        await _peer_follows(ctx, activity, item)
+        return
     username = ctx.uris.local_username(activity.object_id or "")
     async with ctx.db.read() as conn:
         target = await accounts.get_local(conn, username) if username else None
@@ -45,6 +49,45 @@ async def handle_follow(ctx: InboxContext, activity: Activity, item: InboxItemRe
         )
     if not target.manually_approves_followers:
         await ctx.publisher.answer_follow(target, follower, json.loads(item.body), accept=True)
+
+
+async def _peer_follows(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    """A peer's instance actor follows ours: accepted only if we list that peer too, so the
+    link that carries the organisation timeline exists only where both sides want it."""
+    domain = domain_of(activity.actor)
+    if not ctx.fetcher.policy.is_peer(domain):
+        log.info("instance follow refused: not a peer actor=%s", activity.actor)
+        return
+    follower = await ctx.actors.get(activity.actor)
+    if follower is None:
+        raise NotAllowed(f"follower {activity.actor} unavailable")
+    if follower.actor_type not in ("Application", "Service"):
+        log.info("instance follow refused: not an instance actor actor=%s", activity.actor)
+        return
+    async with ctx.db.transaction() as conn:
+        ours = await accounts.get_instance_actor(conn)
+        if ours is None:
+            return
+        await follows.upsert(
+            conn,
+            ctx.db.new_id(),
+            account_id=follower.id,
+            target_account_id=ours.id,
+            uri=activity.id or item.activity_uri,
+            state=follows.PENDING,
+            now=ctx.clock(),
+        )
+        await peers.set_actor(conn, domain, follower.uri)
+        mine = await follows.get(conn, ours.id, follower.id)
+        if mine is None or mine.state == follows.PENDING:
+            # Ours was never sent (they were unreachable) or was refused before they listed
+            # us: the peering worker sends it (again) now that they are there.
+            if mine is not None:
+                await follows.delete(conn, mine.id)
+            await peers.reset_attempt(conn, domain)
+    await ctx.publisher.answer_follow(ours, follower, json.loads(item.body), accept=True)
+    log.info("peer instance actor follows ours actor=%s", activity.actor)
+    await ctx.on_peer_linked(follower)  # e.g. our org manifest, which a new peer may lack
 
 
 async def _follow_answered(ctx: InboxContext, activity: Activity) -> tuple[int, str] | None:

@@ -2,14 +2,15 @@
 
 Shared by Create, Announce (a boosted post we have not seen) and reply-parent fetching.
 An object is trusted only from its own host: an embedded copy from elsewhere is re-fetched
-from its origin. Reply chains are followed up to MAX_REPLY_DEPTH parents.
+from its origin. Reply chains are followed up to MAX_REPLY_DEPTH parents. A post's
+organisation-only marker is believed only when its host is a peer (`org_only_from`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from federation.errors import FederationError, ParseError
@@ -87,12 +88,19 @@ def _dimension(value: int | None) -> int | None:
     return value if value is not None and 0 < value <= MAX_DIMENSION else None
 
 
-def media_from_as(attachments: Sequence[Attachment], account_id: int) -> list[NewMedia]:
+def media_from_as(
+    attachments: Sequence[Attachment], account_id: int, *, allows: Callable[[str], bool]
+) -> list[NewMedia]:
     """A remote post's attachments as we keep them: by their URL (the files stay at their
-    origin), alt text as plain text, unusable values dropped, at most MAX_ATTACHMENTS."""
+    origin), alt text as plain text, unusable values dropped, at most MAX_ATTACHMENTS.
+    Apps load them from their URL, so those on a domain the policy does not `allows` are
+    dropped: in allowlist mode nothing is fetched from outside the organisation."""
     found: list[NewMedia] = []
     for attachment in attachments:
         if attachment.type not in MEDIA_OBJECT_TYPES or len(attachment.url) > MAX_URL:
+            continue
+        if not allows(domain_of(attachment.url)):
+            log.info("attachment outside policy dropped url=%s", attachment.url)
             continue
         media_type = attachment.media_type
         media_type = media_type if media_type and _MEDIA_TYPE.match(media_type) else None
@@ -134,6 +142,13 @@ async def _mentioned_accounts(ctx: InboxContext, tags: Iterable[object]) -> list
     return list(found.values())
 
 
+def org_only_from(ctx: InboxContext, note: Note) -> bool:
+    """Whether `note` is organisation-only: it says so and its host is a peer. From anyone
+    else the marker is ignored and the post is what its addressing says (followers-only,
+    as Mastodon would read it), so no server outside can place a post in our org view."""
+    return note.org_only and ctx.fetcher.policy.is_peer(domain_of(note.id))
+
+
 async def store_note(
     ctx: InboxContext, note: Note, *, item_id: int | None = None, depth: int = 0
 ) -> StatusRecord | None:
@@ -152,7 +167,9 @@ async def store_note(
         raise FederationError(f"author {note.attributed_to} unavailable")
     parent = await _parent(ctx, note.in_reply_to, depth)
     mentioned = await _mentioned_accounts(ctx, note.tags)
-    visibility = visibility_of(note.to, note.cc, followers_url=author.followers_url)
+    visibility = visibility_of(
+        note.to, note.cc, followers_url=author.followers_url, org_only=org_only_from(ctx, note)
+    )
     hashtags = [tag.name for tag in note.hashtags]
     new = NewStatus(
         uri=note.id,
@@ -176,9 +193,8 @@ async def store_note(
         if await statuses.get_by_uri(conn, note.id) is not None:
             return await statuses.get_by_uri(conn, note.id)
         status = await statuses.insert(conn, ctx.db.new_id(), new, min(published, ctx.clock()))
-        await stored_media.replace_remote(
-            conn, ctx.db.new_id, status.id, media_from_as(note.attachments, author.id), ctx.clock()
-        )
+        media = media_from_as(note.attachments, author.id, allows=ctx.fetcher.policy.allows)
+        await stored_media.replace_remote(conn, ctx.db.new_id, status.id, media, ctx.clock())
         await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
         await notifications.notify_mentioned(conn, ctx.db.new_id, status, now=ctx.clock())
         if item_id is not None:  # a post as it is published (a Create), not one fetched later

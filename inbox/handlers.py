@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 from inbox.featured import handle_add, handle_remove
 from inbox.follows import handle_accept, handle_follow, handle_reject
-from inbox.posts import handle_create, handle_delete, handle_update
+from inbox.manifest import handle_update  # org manifests; other Updates: inbox.posts
+from inbox.posts import handle_create, handle_delete
 from inbox.reactions import handle_announce, handle_block, handle_like, handle_undo
 from inbox.worker import Handler
 

@@ -65,9 +65,8 @@ async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRe
             edited_at=note.updated or ctx.clock(),
         )
         await statuses.set_tags(conn, status.id, [tag.name for tag in note.hashtags])
-        await stored_media.replace_remote(
-            conn, ctx.db.new_id, status.id, media_from_as(note.attachments, author.id), ctx.clock()
-        )
+        media = media_from_as(note.attachments, author.id, allows=ctx.fetcher.policy.allows)
+        await stored_media.replace_remote(conn, ctx.db.new_id, status.id, media, ctx.clock())
         edited = await statuses.get_by_id(conn, status.id)
         if edited is not None:
             await statuses.record_version(conn, ctx.db.new_id(), edited)

@@ -6,6 +6,7 @@ import logging
 
 from federation.activities import Activity
 from federation.errors import FederationError
+from federation.policy import domain_of
 from inbox.context import InboxContext
 from inbox.from_as import NotAllowed, note_from, store_note
 from store import accounts, follows, notifications, reactions, statuses, timelines
@@ -25,8 +26,14 @@ async def handle_announce(ctx: InboxContext, activity: Activity, item: InboxItem
         original = await statuses.get_by_uri(conn, activity.object_id)
     if original is None:
         original = await store_note(ctx, await note_from(ctx, None, activity.object_id))
-    if original is None or original.visibility not in ("public", "unlisted"):
+    if (
+        original is None
+        or original.visibility not in ("public", "unlisted", "org")
+        or original.local_only
+    ):
         raise NotAllowed(f"{activity.object_id} cannot be boosted")
+    if original.visibility == "org" and not ctx.fetcher.policy.is_peer(domain_of(booster.uri)):
+        raise NotAllowed(f"{activity.actor} is outside the organisation: no boost of org posts")
     async with ctx.db.transaction() as conn:
         if await statuses.get_by_uri(conn, activity.id) is not None:
             return

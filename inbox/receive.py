@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
@@ -58,6 +59,8 @@ class Intake:
     queue: IntakeQueue
     policy: PeerPolicy
     max_skew: timedelta
+    signature_failures: Counter[str] = field(default_factory=Counter)
+    """Failed signatures per claimed actor domain, since last taken for the stored totals."""
 
 
 def _deeper_than(value: object, limit: int) -> bool:
@@ -107,20 +110,22 @@ def parse_activity_body(body: bytes) -> Activity:
         raise InboxRejected(400, f"not an activity: {error}") from error
 
 
-def _check_claimed_actor(policy: PeerPolicy, body: bytes) -> None:
+def _check_claimed_actor(policy: PeerPolicy, body: bytes) -> str | None:
     """For a request whose signature failed: PolicyRejected if the actor it names (a plain
     IRI, as every server sends) is not a peer, so a non-peer hears 403 as it always did.
-    Nothing more is read from a body nobody vouches for."""
+    Returns that actor's domain, if any. Nothing more is read from a body nobody vouches for."""
     try:
         actor = _json_object(body).get("actor")
     except InboxRejected:
-        return
+        return None
     if isinstance(actor, str) and actor.startswith(("https://", "http://")):
         try:
             domain = domain_of(actor)
         except ValueError:
-            return
+            return None
         policy.check(domain)
+        return domain
+    return None
 
 
 def activity_key(activity: Activity, body: bytes) -> str:
@@ -145,7 +150,8 @@ async def accept_activity(
         try:
             verified = await verify_request(view, signer, now=now, max_skew=intake.max_skew)
         except SignatureError:
-            _check_claimed_actor(intake.policy, view.body)
+            domain = _check_claimed_actor(intake.policy, view.body)
+            intake.signature_failures[domain or "(unknown)"] += 1
             raise
         activity = parse_activity_body(view.body)
         intake.policy.check_url(activity.actor)

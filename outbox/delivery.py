@@ -546,6 +546,7 @@ class DeliveryWorker:
     async def _deliver(self, job: DeliveryRecord, probe: bool) -> _Result:
         """One job: policy, then a slot, then the POST, then what the answer means."""
         if not self._policy.allows(job.host):
+            self._policy.refused(job.host)
             return _Result(job, "cancel", self._clock(), job.attempts)
         scheme = job.inbox_url.partition(":")[0].lower()
         if scheme != "https" and not (scheme == "http" and self._settings.allow_http):

@@ -16,12 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from federation import activities
-from federation.astools import PUBLIC
 from federation.objects import note_to_json
-from federation.policy import domain_of
+from federation.policy import PeerPolicy, domain_of
 from federation.uris import Uris
 from outbox.actors import actor_document
-from outbox.addressing import address
+from outbox.addressing import VISIBILITIES, Reach, address, boost_address, reach
 from outbox.remote import RemoteActors
 from outbox.render import Handle, MentionTarget, extract_hashtags, extract_mentions, render_html
 from outbox.to_as import acct, status_to_note
@@ -101,6 +100,11 @@ def _media_ids(media_ids: Sequence[int]) -> list[int]:
     return unique
 
 
+RELAYED = ("public", "org")
+"""Visibilities sent to every peer through the instance actors (the organisation timeline).
+Unlisted posts are not: like Mastodon's relays, they stay with followers and mentions."""
+
+
 def _inbox(account: AccountRecord) -> str | None:
     """Where one server receives for this account: its shared inbox if it has one."""
     return account.shared_inbox_url or account.inbox_url
@@ -114,12 +118,16 @@ class Publisher:
         clock: Callable[[], datetime],
         actors: RemoteActors,
         notify: Callable[[], None] = lambda: None,
+        policy: PeerPolicy | None = None,
     ) -> None:
+        """`policy` tells peers apart for organisation-only posts; without one, those are
+        sent to no remote inbox at all."""
         self.db = db
         self.uris = uris
         self.clock = clock
         self.actors = actors
         self.notify = notify
+        self.policy = policy
         self.domain = domain_of(uris.base_url)
 
     # ----- helpers -------------------------------------------------------------------------
@@ -153,8 +161,10 @@ class Publisher:
         *,
         status_id: int | None = None,
         object_uri: str | None = None,
+        scope: Reach = "any",
     ) -> None:
-        """Record the activity and queue one delivery per distinct remote inbox."""
+        """Record the activity and queue one delivery per distinct remote inbox that `scope`
+        admits (outbox.addressing.reach: any, peers only, or none for local-only posts)."""
         body = json.dumps(document)
         await stored_activities.insert(
             conn,
@@ -168,6 +178,11 @@ class Publisher:
             now=self.clock(),
         )
         targets = sorted({inbox for inbox in inboxes if inbox and domain_of(inbox) != self.domain})
+        if scope == "none":
+            targets = []
+        elif scope == "peers":
+            is_peer = self.policy.is_peer if self.policy is not None else lambda _: False
+            targets = [inbox for inbox in targets if is_peer(domain_of(inbox))]
         if targets:
             await deliveries.enqueue(
                 conn,
@@ -192,7 +207,31 @@ class Publisher:
         if visibility != "direct":
             readers.update(await follows.local_follower_ids(conn, author.id))
             inboxes.extend(await follows.remote_follower_inboxes(conn, author.id))
+        if visibility in RELAYED:
+            inboxes.extend(await self._relay_inboxes(conn))
         return readers, inboxes
+
+    async def _relay_inboxes(self, conn: Connection) -> list[str]:
+        """The peers' instance actors that follow ours: through them public and org posts
+        (and their boosts, edits and deletes) reach every division's organisation timeline."""
+        instance = await accounts.get_instance_actor(conn)
+        if instance is None:
+            return []
+        return await follows.remote_follower_inboxes(conn, instance.id)
+
+    async def send_as_instance(
+        self, document: dict[str, Any], *, inboxes: Sequence[str] | None = None
+    ) -> None:
+        """Record `document` as an activity of the instance actor and deliver it to `inboxes`,
+        or by default to every peer's instance actor that follows ours (instance-to-instance
+        messages such as the org manifest)."""
+        async with self.db.transaction() as conn:
+            instance = await accounts.get_instance_actor(conn)
+            if instance is None:
+                raise PublishError("the instance actor is missing")
+            targets = list(inboxes) if inboxes is not None else await self._relay_inboxes(conn)
+            await self._enqueue(conn, instance, document, targets)
+        self.notify()
 
     async def _note_json(
         self, conn: Connection, status: StatusRecord, author: AccountRecord
@@ -242,13 +281,17 @@ class Publisher:
         recipients: Sequence[AccountRecord] = (),
         media_ids: Sequence[int] = (),
         application_id: int | None = None,
+        local_only: bool = False,
     ) -> StatusRecord:
         """Publish a post. `recipients` are addressed like mentions without being named in
         the text (a C2S client's `to`). `media_ids`: the author's uploads to attach, in
         order; with media the text may be empty. `application_id`: the OAuth app it was
-        posted with, shown to readers as Mastodon shows it."""
-        if visibility not in ("public", "unlisted", "private", "direct"):
+        posted with, shown to readers as Mastodon shows it. `local_only`: the post never
+        leaves this instance; a reply to a local-only post is local-only too (it would
+        otherwise carry the division's talk outside)."""
+        if visibility not in VISIBILITIES:
             raise PublishError(f"unknown visibility {visibility!r}")
+        local_only = local_only or (in_reply_to is not None and in_reply_to.local_only)
         attach = _media_ids(media_ids)
         if not text.strip() and not attach:
             raise PublishError("a post needs text")
@@ -293,6 +336,7 @@ class Publisher:
             sensitive=sensitive or bool(spoiler_text),
             language=language,
             application_id=application_id,
+            local_only=local_only,
         )
         async with self.db.transaction() as conn:
             status = await statuses.insert(conn, status_id, new, now)
@@ -309,8 +353,18 @@ class Publisher:
             readers, inboxes = await self._audience(conn, author, visibility, mentioned)
             await timelines.add(conn, readers, status.id)
             await conversations.add_status(conn, self.db.new_id, status, readers, now=now)
-            await self._enqueue(conn, author, create, inboxes, status_id=status.id, object_uri=uri)
-        log.info("status published status=%s visibility=%s", uri, visibility)
+            await self._enqueue(
+                conn,
+                author,
+                create,
+                inboxes,
+                status_id=status.id,
+                object_uri=uri,
+                scope=reach(visibility, local_only=local_only),
+            )
+        log.info(
+            "status published status=%s visibility=%s local_only=%s", uri, visibility, local_only
+        )
         self.notify()
         return status
 
@@ -382,7 +436,13 @@ class Publisher:
             mentioned = await self._mentioned(conn, status.id)
             _, inboxes = await self._audience(conn, author, status.visibility, mentioned)
             await self._enqueue(
-                conn, author, update, inboxes, status_id=status.id, object_uri=status.uri
+                conn,
+                author,
+                update,
+                inboxes,
+                status_id=status.id,
+                object_uri=status.uri,
+                scope=reach(status.visibility, local_only=status.local_only),
             )
         self.notify()
         return update
@@ -419,7 +479,13 @@ class Publisher:
                 author.uri, status.uri, to, cc, published=now, former_type="Note"
             )
             await self._enqueue(
-                conn, author, document, inboxes, status_id=status.id, object_uri=status.uri
+                conn,
+                author,
+                document,
+                inboxes,
+                status_id=status.id,
+                object_uri=status.uri,
+                scope=reach(status.visibility, local_only=status.local_only),
             )
         self.notify()
         return document
@@ -475,8 +541,14 @@ class Publisher:
     # ----- boosts and likes ----------------------------------------------------------------
 
     async def boost(self, account: AccountRecord, original: StatusRecord) -> StatusRecord:
-        if original.visibility not in ("public", "unlisted") or original.reblog_of_id is not None:
-            raise PublishError("only public and unlisted posts can be boosted")
+        """Boost a public, unlisted or organisation-only post. The boost stays as inside as
+        the post (store.statuses.insert_boost): a boost of an org post is org, addressed
+        without Public and sent to peers only; of a local-only post, local-only."""
+        if (
+            original.visibility not in ("public", "unlisted", "org")
+            or original.reblog_of_id is not None
+        ):
+            raise PublishError("only public, unlisted and organisation posts can be boosted")
         now = self.clock()
         async with self.db.transaction() as conn:
             existing = await statuses.get_boost(conn, account.id, original.id)
@@ -505,18 +577,22 @@ class Publisher:
                 now=now,
             )
             followers_url = account.followers_url or self.uris.followers(account.username)
-            document = activities.announce(
-                activity_uri,
-                account.uri,
-                original.uri,
-                [PUBLIC],
-                [original_author.uri, followers_url],
-                now,
+            to, cc = boost_address(
+                boost.visibility, followers_url=followers_url, original_author=original_author.uri
             )
-            readers, inboxes = await self._audience(conn, account, "public", [original_author])
+            document = activities.announce(activity_uri, account.uri, original.uri, to, cc, now)
+            readers, inboxes = await self._audience(
+                conn, account, boost.visibility, [original_author]
+            )
             await timelines.add(conn, readers - {original_author.id}, boost.id)
             await self._enqueue(
-                conn, account, document, inboxes, status_id=boost.id, object_uri=original.uri
+                conn,
+                account,
+                document,
+                inboxes,
+                status_id=boost.id,
+                object_uri=original.uri,
+                scope=reach(boost.visibility, local_only=boost.local_only),
             )
         self.notify()
         return boost
@@ -534,17 +610,22 @@ class Publisher:
             await statuses.mark_deleted(conn, boost.id, now)
             await statuses.adjust_count(conn, original.id, "reblogs_count", -1)
             followers_url = account.followers_url or self.uris.followers(account.username)
+            to, cc = boost_address(
+                boost.visibility, followers_url=followers_url, original_author=original_author.uri
+            )
             announce = activities.announce(
-                boost.uri,
-                account.uri,
-                original.uri,
-                [PUBLIC],
-                [original_author.uri, followers_url],
-                boost.created_at,
+                boost.uri, account.uri, original.uri, to, cc, boost.created_at
             )
             document = activities.undo(f"{boost.uri}/undo", account.uri, announce, published=now)
-            _, inboxes = await self._audience(conn, account, "public", [original_author])
-            await self._enqueue(conn, account, document, inboxes, object_uri=boost.uri)
+            _, inboxes = await self._audience(conn, account, boost.visibility, [original_author])
+            await self._enqueue(
+                conn,
+                account,
+                document,
+                inboxes,
+                object_uri=boost.uri,
+                scope=reach(boost.visibility, local_only=boost.local_only),
+            )
         self.notify()
         return document
 
@@ -570,7 +651,14 @@ class Publisher:
             author = await accounts.get_by_id(conn, status.account_id)
             assert author is not None
             document = activities.like(uri, account.uri, status.uri, published=now, to=[author.uri])
-            await self._enqueue(conn, account, document, [author.inbox_url], object_uri=status.uri)
+            await self._enqueue(
+                conn,
+                account,
+                document,
+                [author.inbox_url],
+                object_uri=status.uri,
+                scope=reach(status.visibility, local_only=status.local_only),
+            )
         self.notify()
         return document
 
@@ -585,7 +673,14 @@ class Publisher:
             assert author is not None
             like = activities.like(uri, account.uri, status.uri, published=now, to=[author.uri])
             document = activities.undo(f"{uri}/undo", account.uri, like, published=now)
-            await self._enqueue(conn, account, document, [author.inbox_url], object_uri=status.uri)
+            await self._enqueue(
+                conn,
+                account,
+                document,
+                [author.inbox_url],
+                object_uri=status.uri,
+                scope=reach(status.visibility, local_only=status.local_only),
+            )
         self.notify()
         return document
 
@@ -598,7 +693,7 @@ class Publisher:
             raise PublishError("A boost cannot be pinned")
         if status.account_id != account.id:
             raise PublishError("Someone else's post cannot be pinned")
-        if status.visibility not in ("public", "unlisted", "private"):
+        if status.visibility not in ("public", "unlisted", "org", "private"):
             raise PublishError("Posts that are only visible to mentioned users cannot be pinned")
         now = self.clock()
         async with self.db.transaction() as conn:
@@ -646,7 +741,14 @@ class Publisher:
             cc=cc,
         )
         inboxes = await follows.remote_follower_inboxes(conn, account.id)
-        await self._enqueue(conn, account, document, inboxes, object_uri=status.uri)
+        await self._enqueue(
+            conn,
+            account,
+            document,
+            inboxes,
+            object_uri=status.uri,
+            scope=reach(status.visibility, local_only=status.local_only),
+        )
 
     # ----- follows and blocks ------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from federation import vocab
@@ -19,7 +20,7 @@ from federation.html import plain_text, sanitize_html
 from federation.policy import domain_of
 from store import accounts, api_queries, keys
 from store.accounts import NewAccount
-from store.db import Database
+from store.db import Connection, Database
 from store.errors import Conflict
 from store.records import AccountRecord
 
@@ -85,36 +86,24 @@ class RemoteActors:
 
     async def store(self, actor: vocab.Actor) -> AccountRecord:
         """Insert or refresh the actor and its keys; a local account is never overwritten."""
-        now = self.clock()
-        new = remote_account(actor)
+        actor = self._images_within_policy(actor)
         async with self.db.transaction() as conn:
-            existing = await accounts.get_by_uri(conn, actor.id)
-            if existing is not None and existing.is_local:
-                return existing
-            if existing is None:
-                try:
-                    account = await accounts.insert_account(conn, self.db.new_id(), new, now)
-                except Conflict:
-                    # Two actor ids claim one name on that host: refuse the newcomer.
-                    log.warning("remote actor name clash actor=%s", actor.id)
-                    raise
-            else:
-                await accounts.update_remote_account(conn, existing.id, new, now)
-                account = existing
-            await api_queries.replace_profile_fields(conn, account.id, remote_fields(actor))
-            for key in actor.public_keys:
-                if domain_of(key.id) == domain_of(actor.id) and key.owner == actor.id:
-                    await keys.replace_remote_key(
-                        conn,
-                        self.db.new_id(),
-                        account_id=account.id,
-                        key_uri=key.id,
-                        public_key_pem=key.pem,
-                        now=now,
-                    )
-            stored = await accounts.get_by_id(conn, account.id)
-        assert stored is not None
-        return stored
+            return await store_actor(conn, self.db.new_id, actor, self.clock())
+
+    def _images_within_policy(self, actor: vocab.Actor) -> vocab.Actor:
+        """The actor without an avatar or header served from a domain we do not federate
+        with: apps load them from their URL, and in allowlist mode nothing may be fetched
+        from outside the organisation (a default avatar is shown instead)."""
+        policy = self.fetcher.policy
+        changes = {
+            name: None
+            for name in ("icon_url", "image_url")
+            if (url := getattr(actor, name)) is not None and not policy.allows(domain_of(url))
+        }
+        if not changes:
+            return actor
+        log.info("images outside policy dropped actor=%s which=%s", actor.id, sorted(changes))
+        return replace(actor, **changes)
 
     async def get(self, uri: str, *, refresh: bool = False) -> AccountRecord | None:
         """The account for an actor URI, fetched on first sight; None if it cannot be had."""
@@ -148,3 +137,38 @@ class RemoteActors:
                 return None
             return await self.get(actor_url)
         return None
+
+
+async def store_actor(
+    conn: Connection, new_id: Callable[[], int], actor: vocab.Actor, now: datetime
+) -> AccountRecord:
+    """`RemoteActors.store` inside the caller's transaction (the directory sync stores a
+    page of people in one). Conflict if another actor holds the name on that host."""
+    new = remote_account(actor)
+    existing = await accounts.get_by_uri(conn, actor.id)
+    if existing is not None and existing.is_local:
+        return existing
+    if existing is None:
+        try:
+            account = await accounts.insert_account(conn, new_id(), new, now)
+        except Conflict:
+            # Two actor ids claim one name on that host: refuse the newcomer.
+            log.warning("remote actor name clash actor=%s", actor.id)
+            raise
+    else:
+        await accounts.update_remote_account(conn, existing.id, new, now)
+        account = existing
+    await api_queries.replace_profile_fields(conn, account.id, remote_fields(actor))
+    for key in actor.public_keys:
+        if domain_of(key.id) == domain_of(actor.id) and key.owner == actor.id:
+            await keys.replace_remote_key(
+                conn,
+                new_id(),
+                account_id=account.id,
+                key_uri=key.id,
+                public_key_pem=key.pem,
+                now=now,
+            )
+    stored = await accounts.get_by_id(conn, account.id)
+    assert stored is not None
+    return stored

@@ -27,7 +27,8 @@ def status_to_note(
     media: Sequence[MediaRecord] = (),
 ) -> Note:
     """The Note of a local status, addressed as Mastodon addresses it, with its media as
-    Mastodon's `Document` attachments."""
+    Mastodon's `Document` attachments; an organisation-only one carries the `wc:orgOnly`
+    marker (outbox.addressing)."""
     local_domain = domain_of(uris.base_url)
     to, cc = address(
         status.visibility,  # type: ignore[arg-type]
@@ -57,6 +58,7 @@ def status_to_note(
         conversation=status.conversation_uri,
         replies_iri=uris.status_replies(author.username, status.id),
         language=status.language,
+        org_only=status.visibility == "org",
     )
 
 

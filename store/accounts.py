@@ -192,3 +192,19 @@ async def suspend(conn: Connection, account_id: int, now: datetime) -> None:
     await conn.execute(
         "DELETE FROM follows WHERE account_id = :id OR target_account_id = :id", {"id": account_id}
     )
+
+
+async def default_visibility(conn: Connection, account_id: int) -> str | None:
+    """A local user's own default visibility (`source[privacy]`); None: the instance's."""
+    async with conn.execute(
+        "SELECT default_visibility FROM users WHERE account_id = :id", {"id": account_id}
+    ) as cursor:
+        row = await cursor.fetchone()
+    return row[0] if row is not None else None
+
+
+async def set_default_visibility(conn: Connection, account_id: int, visibility: str | None) -> None:
+    await conn.execute(
+        "UPDATE users SET default_visibility = :visibility WHERE account_id = :id",
+        {"id": account_id, "visibility": visibility},
+    )

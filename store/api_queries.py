@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from store import directory
 from store.api_timelines import Page
 from store.batches import rows_in
 from store.db import Connection, db_time, parse_db_time
@@ -41,10 +42,6 @@ async def _pairs(conn: Connection, sql: str, params: dict[str, Any]) -> list[tup
     async with conn.execute(sql, params) as cursor:
         rows = [(int(row[0]), int(row[1])) for row in await cursor.fetchall()]
     return sorted(rows, reverse=True)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # ----- accounts ------------------------------------------------------------------------------
@@ -112,6 +109,10 @@ async def profile_fields(conn: Connection, account_id: int) -> list[tuple[str, s
 async def replace_profile_fields(
     conn: Connection, account_id: int, fields: Sequence[tuple[str, str]]
 ) -> None:
+    """Set an account's fields; the same fields again write nothing, so the directory's
+    triggers (migration 0018) see only real changes."""
+    if await profile_fields(conn, account_id) == [tuple(field) for field in fields]:
+        return
     await conn.execute("DELETE FROM account_fields WHERE account_id = :id", {"id": account_id})
     await conn.executemany(
         "INSERT INTO account_fields (account_id, position, name, value) VALUES (?, ?, ?, ?)",
@@ -157,20 +158,23 @@ async def search_account_ids(
     limit: int,
     offset: int = 0,
 ) -> list[int]:
-    """Accounts whose name, or a word of whose display name, starts with `term`; on one
-    remote `domain` or only local ones if asked. Exact names first, then local accounts."""
+    """Accounts with, for each word of `term`, a word of their username or display name
+    starting with it, or, for people in the directory, of their department or title (the
+    account search index, migration 0018: a look-up, not a scan); on one remote `domain` or
+    only local ones if asked. The exact username first, then name matches, then local
+    accounts, then by username."""
+    words = directory.query_words(term)
+    if not words:
+        return []
     params: dict[str, Any] = {
-        "exact": term.lower(),
-        "prefix": _escape_like(term.lower()) + "%",
-        "word": "% " + _escape_like(term.lower()) + "%",
+        "exact": term.strip().lower(),
+        "people": directory.match_expression(words, directory.PEOPLE_COLUMNS),
+        "names": directory.match_expression(words, directory.NAME_COLUMNS),
+        "cap": directory.MATCH_CAP,
         "limit": limit,
         "offset": offset,
     }
-    where = [
-        _VISIBLE_ACCOUNT,
-        "(lower(a.username) LIKE :prefix ESCAPE '\\' OR lower(a.display_name) LIKE :prefix"
-        " ESCAPE '\\' OR lower(a.display_name) LIKE :word ESCAPE '\\')",
-    ]
+    where = [_VISIBLE_ACCOUNT]
     if local_only:
         where.append("a.domain IS NULL")
     elif domain is not None:
@@ -183,30 +187,63 @@ async def search_account_ids(
         )
         params["me"] = following_of
     async with conn.execute(
-        f"SELECT a.id FROM accounts a WHERE {' AND '.join(where)}"
-        " ORDER BY lower(a.username) = :exact DESC, a.domain IS NULL DESC,"
-        " lower(a.username), a.id LIMIT :limit OFFSET :offset",
+        # Candidates from the index (capped) and the exact username (its unique index);
+        # CROSS JOIN keeps them the outer loop, so accounts are read by id, never scanned.
+        "WITH found (id) AS (SELECT id FROM (SELECT rowid AS id FROM account_search"
+        " WHERE account_search MATCH :people LIMIT :cap)"
+        " UNION SELECT id FROM accounts WHERE lower(username) = :exact),"
+        " named (id) AS (SELECT rowid FROM account_search WHERE account_search MATCH :names"
+        " LIMIT :cap)"
+        " SELECT a.id FROM found CROSS JOIN accounts a ON a.id = found.id WHERE "
+        + " AND ".join(where)
+        + " ORDER BY lower(a.username) = :exact DESC, a.id IN (SELECT id FROM named) DESC,"
+        " a.domain IS NULL DESC, lower(a.username), a.id LIMIT :limit OFFSET :offset",
         params,
     ) as cursor:
         return [row[0] for row in await cursor.fetchall()]
 
 
+DIRECTORY_ORDERS = ("active", "new")
+
+
 async def directory_ids(
-    conn: Connection, *, local_only: bool, order: str, offset: int, limit: int
+    conn: Connection,
+    *,
+    local_only: bool,
+    order: str,
+    offset: int,
+    limit: int,
+    department: str | None = None,
 ) -> list[int]:
-    """Discoverable people for the profile directory: recently active first (`active`) or
-    newest accounts first (`new`)."""
-    scope = " AND a.domain IS NULL" if local_only else ""
+    """Discoverable people for the profile directory, ours and those synced from peers
+    (unless `local_only`): recently active first (`active`, by their newest post) or newest
+    accounts first (`new`). `department` keeps those whose Department field is that one
+    (case-insensitively), found through the account search index."""
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    where = ["a.discoverable = 1", _VISIBLE_ACCOUNT]
+    if local_only:
+        where.append("a.domain IS NULL")
+    source = "accounts a"
+    if department is not None:
+        expression = directory.department_expression(department)
+        if expression is None:
+            return []
+        # the department's people from the index, then their rows by id (CROSS JOIN keeps
+        # that order): a department is a look-up, not a scan of everyone
+        source = (
+            "(SELECT rowid AS id FROM account_search WHERE account_search MATCH :dept_match"
+            " AND department = :department COLLATE NOCASE) AS found"
+            " CROSS JOIN accounts a ON a.id = found.id"
+        )
+        params.update(dept_match=expression, department=department.strip())
     if order == "new":
         ordering = "a.id DESC"
     else:
-        ordering = "last_status IS NULL, last_status DESC, a.id DESC"
+        ordering = "c.last_status_at IS NULL, c.last_status_at DESC, a.id DESC"
     async with conn.execute(
-        "SELECT a.id, (SELECT max(s.id) FROM statuses s WHERE s.account_id = a.id"
-        " AND s.deleted_at IS NULL AND s.visibility IN ('public', 'unlisted')) AS last_status"
-        f" FROM accounts a WHERE a.discoverable = 1 AND {_VISIBLE_ACCOUNT}{scope}"
-        f" ORDER BY {ordering} LIMIT :limit OFFSET :offset",
-        {"limit": limit, "offset": offset},
+        f"SELECT a.id FROM {source} LEFT JOIN account_status_counts c ON c.account_id = a.id"
+        f" WHERE {' AND '.join(where)} ORDER BY {ordering} LIMIT :limit OFFSET :offset",
+        params,
     ) as cursor:
         return [row[0] for row in await cursor.fetchall()]
 

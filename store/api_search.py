@@ -96,11 +96,12 @@ def match_expression(search: StatusSearch) -> str:
 def _visible_clause(search: StatusSearch) -> str:
     """Which of the candidate statuses (`s`) the viewer (:viewer) may see and asked for: the
     rule of watercooler.visibility.can_see, as SQL, plus blocks, mutes and the operators that
-    are not index tokens."""
+    are not index tokens. The viewer is a signed-in local user (search needs a token), so
+    organisation-only and local-only posts are theirs to find like public ones."""
     clauses = [
         "s.deleted_at IS NULL",
         "s.reblog_of_id IS NULL",
-        "(s.visibility IN ('public', 'unlisted') OR s.account_id = :viewer"
+        "(s.visibility IN ('public', 'unlisted', 'org') OR s.account_id = :viewer"
         " OR EXISTS (SELECT 1 FROM status_mentions m"
         " WHERE m.status_id = s.id AND m.account_id = :viewer)"
         " OR (s.visibility = 'private' AND EXISTS (SELECT 1 FROM follows f"
@@ -111,8 +112,8 @@ def _visible_clause(search: StatusSearch) -> str:
         "s.account_id NOT IN (SELECT target_account_id FROM mutes WHERE account_id = :viewer"
         " AND (expires_at IS NULL OR expires_at > :now))",
     ]
-    if search.public_only:
-        clauses.append("s.visibility = 'public'")
+    if search.public_only:  # `in:public`: the public timelines' posts, the organisation's too
+        clauses.append("s.visibility IN ('public', 'org')")
     if search.library:
         clauses.append(
             "(s.account_id = :viewer"

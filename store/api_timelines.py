@@ -61,14 +61,28 @@ async def home(conn: Connection, account_id: int, page: Page, *, now: str) -> li
     )
 
 
+ORGANISATION_WIDE = "('public', 'org')"
+"""The visibilities of the public timelines, whose readers are signed-in local users (the
+endpoints need a token): public posts and the organisation's (`org`). Each status is still
+checked against its reader (watercooler.visibility.can_see)."""
+
+
+NOT_SILENCED = (
+    "account_id NOT IN (SELECT a.id FROM domain_blocks b JOIN accounts a"
+    " ON a.domain = b.domain OR a.domain LIKE '%.' || b.domain WHERE b.severity = 'silence')"
+)
+"""Silenced domains (`watercooler domain block --severity silence`) stay out of the public
+timelines; their posts still reach those who follow them."""
+
+
 async def public(conn: Connection, page: Page, *, local: bool | None) -> list[int]:
-    """Public posts (no boosts, no replies to others' hidden posts), local or remote only."""
+    """Public and organisation posts (no boosts), local or remote only."""
     where, params, order = _window(page, "id")
     scope = "" if local is None else (" AND local = 1" if local else " AND local = 0")
     return await _ids(
         conn,
-        "SELECT id FROM statuses WHERE visibility = 'public' AND deleted_at IS NULL"
-        f" AND reblog_of_id IS NULL{scope} AND {where}",
+        f"SELECT id FROM statuses WHERE visibility IN {ORGANISATION_WIDE} AND deleted_at IS NULL"
+        f" AND reblog_of_id IS NULL{scope} AND {where} AND {NOT_SILENCED}",
         params,
         order,
     )
@@ -81,8 +95,8 @@ async def tag(conn: Connection, name: str, page: Page, *, local: bool | None) ->
     return await _ids(
         conn,
         "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id"
-        " WHERE t.name = :tag AND s.visibility = 'public' AND s.deleted_at IS NULL"
-        f"{scope} AND {where}",
+        f" WHERE t.name = :tag AND s.visibility IN {ORGANISATION_WIDE} AND s.deleted_at IS NULL"
+        f"{scope} AND {where} AND s.{NOT_SILENCED}",
         params,
         order,
     )

@@ -26,7 +26,8 @@ _ACTOR = (
 _STATUS = (
     "SELECT s.id, s.account_id, a.actor_type, a.suspended_at,"
     " u.disabled_at, EXISTS (SELECT 1 FROM keys WHERE account_id = a.id) AS has_key,"
-    " s.reblog_of_id, s.deleted_at, s.visibility, s.*, a.uri, a.username, a.followers_url,"
+    " s.reblog_of_id, s.deleted_at, s.visibility, s.local_only, s.*, a.uri, a.username,"
+    " a.followers_url,"
     " (SELECT group_concat(m.account_id || ' ' || ma.username || '@' || coalesce(ma.domain, '')"
     "  || ' ' || ma.uri) FROM status_mentions m JOIN accounts ma ON ma.id = m.account_id"
     "  WHERE m.status_id = s.id) AS mentions,"
@@ -51,7 +52,8 @@ class ActorStamp:
 @dataclass(frozen=True, slots=True)
 class StatusStamp:
     """A local status as its Note needs it. `servable`: its author's account is servable
-    and it is neither a boost nor deleted. `inputs`: as for actors."""
+    and it is neither a boost, nor deleted, nor local-only (never served to another
+    instance). `inputs`: as for actors."""
 
     status_id: int
     servable: bool
@@ -81,7 +83,7 @@ async def status_stamp(conn: Connection, username: str, status_id: int) -> Statu
         return None
     row = tuple(rows[0])
     (_, _, actor_type, suspended_at, disabled_at, has_key, reblog_of_id, deleted_at,
-     visibility) = row[:9]  # fmt: skip
+     visibility, local_only) = row[:10]  # fmt: skip
     servable = (
         actor_type != "Application"
         and suspended_at is None
@@ -89,5 +91,6 @@ async def status_stamp(conn: Connection, username: str, status_id: int) -> Statu
         and bool(has_key)
         and reblog_of_id is None
         and deleted_at is None
+        and not local_only
     )
     return StatusStamp(status_id, servable, visibility, row)

@@ -111,6 +111,8 @@ class StatusRecord:
     edited_at: datetime | None
     deleted_at: datetime | None
     application_id: int | None = None
+    local_only: bool = False
+    """Never leaves this instance: not delivered, not served to remote fetches."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ class NewStatus:
     sensitive: bool = False
     language: str | None = None
     application_id: int | None = None
+    local_only: bool = False
 
 
 def _record(row: aiosqlite.Row) -> StatusRecord:
@@ -46,6 +47,7 @@ def _record(row: aiosqlite.Row) -> StatusRecord:
         values[name] = parse_db_time(values[name])
     values["local"] = bool(values["local"])
     values["sensitive"] = bool(values["sensitive"])
+    values["local_only"] = bool(values["local_only"])
     return StatusRecord(**values)
 
 
@@ -53,6 +55,7 @@ async def insert(conn: Connection, id_: int, new: NewStatus, created_at: datetim
     params = {f.name: getattr(new, f.name) for f in fields(NewStatus)}
     params["local"] = int(new.local)
     params["sensitive"] = int(new.sensitive)
+    params["local_only"] = int(new.local_only)
     params.update(id=id_, created_at=db_time(created_at))
     names = ", ".join(params)
     values = ", ".join(f":{name}" for name in params)
@@ -176,27 +179,37 @@ async def list_by_account(
     visibilities: Sequence[str],
     max_id: int | None = None,
     limit: int = 20,
+    federated_only: bool = False,
 ) -> list[StatusRecord]:
-    """Newest first, not deleted, of the given visibilities (boosts included)."""
+    """Newest first, not deleted, of the given visibilities (boosts included);
+    `federated_only` leaves out local-only ones (what peers may be shown)."""
     marks = ", ".join(f":v{i}" for i in range(len(visibilities)))
     params: dict[str, Any] = {f"v{i}": v for i, v in enumerate(visibilities)}
     params.update(account=account_id, max_id=max_id if max_id is not None else 2**63 - 1)
     params["limit"] = limit
+    scope = " AND local_only = 0" if federated_only else ""
     async with conn.execute(
         f"SELECT {_COLUMNS} FROM statuses WHERE account_id = :account AND deleted_at IS NULL"
-        f" AND visibility IN ({marks}) AND id < :max_id ORDER BY id DESC LIMIT :limit",
+        f" AND visibility IN ({marks}){scope} AND id < :max_id ORDER BY id DESC LIMIT :limit",
         params,
     ) as cursor:
         return [_record(row) for row in await cursor.fetchall()]
 
 
-async def count_by_account(conn: Connection, account_id: int, visibilities: Sequence[str]) -> int:
+async def count_by_account(
+    conn: Connection,
+    account_id: int,
+    visibilities: Sequence[str],
+    *,
+    federated_only: bool = False,
+) -> int:
     marks = ", ".join(f":v{i}" for i in range(len(visibilities)))
     params: dict[str, Any] = {f"v{i}": v for i, v in enumerate(visibilities)}
     params["account"] = account_id
+    scope = " AND local_only = 0" if federated_only else ""
     async with conn.execute(
         f"SELECT count(*) FROM statuses WHERE account_id = :account AND deleted_at IS NULL"
-        f" AND visibility IN ({marks})",
+        f" AND visibility IN ({marks}){scope}",
         params,
     ) as cursor:
         row = await cursor.fetchone()
@@ -204,9 +217,11 @@ async def count_by_account(conn: Connection, account_id: int, visibilities: Sequ
 
 
 async def count_local(conn: Connection) -> int:
+    """Local posts as the instance announces them to anyone (NodeInfo, the instance API):
+    organisation-only and local-only posts are not counted, their existence stays inside."""
     async with conn.execute(
         "SELECT count(*) FROM statuses WHERE local = 1 AND deleted_at IS NULL"
-        " AND reblog_of_id IS NULL"
+        " AND reblog_of_id IS NULL AND visibility != 'org' AND local_only = 0"
     ) as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
@@ -256,7 +271,11 @@ async def insert_boost(
     local: bool,
     created_at: datetime,
 ) -> StatusRecord:
-    """A boost of `original` (its Announce id is `uri`) and the original's boost count."""
+    """A boost of `original` (its Announce id is `uri`) and the original's boost count.
+
+    A boost stays as inside as what it boosts: a boost of an organisation-only post is
+    `org` (else `public`, as Mastodon's), and a local user's boost of a local-only post is
+    local-only."""
     boost = await insert(
         conn,
         id_,
@@ -265,10 +284,11 @@ async def insert_boost(
             url=None,
             account_id=account_id,
             local=local,
-            visibility="public",
+            visibility="org" if original.visibility == "org" else "public",
             content="",
             activity_uri=uri,
             reblog_of_id=original.id,
+            local_only=local and original.local_only,
         ),
         created_at,
     )

@@ -20,6 +20,7 @@ from watercooler.config import (
     FederationConfig,
     InstanceConfig,
     MediaConfig,
+    OrgConfig,
     PeerConfig,
 )
 from watercooler.services import Services, open_database
@@ -36,6 +37,7 @@ def make_config(tmp_path: Path) -> MakeConfig:
         *,
         peers: tuple[str, ...] = (),
         resolve: dict[str, str] | None = None,
+        org: OrgConfig | None = None,
         **federation: Any,
     ) -> Config:
         folder = tmp_path / domain.replace(":", "_")
@@ -46,6 +48,7 @@ def make_config(tmp_path: Path) -> MakeConfig:
             media=MediaConfig(path=str(folder / "media")),
             federation=FederationConfig(resolve=resolve or {}, **federation),
             peers=tuple(PeerConfig(domain=p) for p in peers),
+            org=org or OrgConfig(),
         )
 
     return make

@@ -58,6 +58,7 @@ class Rig:
             await self._stack.enter_async_context(app.router.lifespan_context(app))
             self.apps[config.instance.domain] = app
             self.router.apps[config.instance.domain] = httpx.ASGITransport(app=app)
+        await self.drain()  # peers' instance actors link up, as running instances would be
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -96,6 +97,21 @@ class Rig:
         if await self.account(domain, svc.uris.actor(name)) is None:
             await self.user(domain, name)
         token = await create_token(svc.db, name, tuple(scopes.split()), datetime.now(UTC))
+        return httpx.AsyncClient(
+            transport=self.router,
+            base_url=f"http://{domain}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    async def admin_client(self, domain: str, name: str = "admin") -> httpx.AsyncClient:
+        """A client calling `domain`'s API as an admin with the admin scopes."""
+        svc = self.services(domain)
+        if await self.account(domain, svc.uris.actor(name)) is None:
+            await create_user(
+                svc.db, svc.uris, name, now=datetime.now(UTC), password="password123", admin=True
+            )
+        scopes = ("read", "write", "admin:read", "admin:write")
+        token = await create_token(svc.db, name, scopes, datetime.now(UTC))
         return httpx.AsyncClient(
             transport=self.router,
             base_url=f"http://{domain}",

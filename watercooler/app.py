@@ -19,7 +19,7 @@ from watercooler import api
 from watercooler.config import Config
 from watercooler.cors import ApiCors
 from watercooler.http import EXCEPTION_HANDLERS
-from watercooler.routes import actors, c2s, inbox, media, statuses, wellknown
+from watercooler.routes import actors, c2s, directory, inbox, media, statuses, wellknown
 from watercooler.routes import oauth as oauth_routes
 from watercooler.routing import IndexedRouter
 from watercooler.services import Clock, start_services, system_clock
@@ -70,6 +70,7 @@ def create_app(
             *actors.routes,
             *statuses.routes,
             *wellknown.routes,
+            *directory.routes,
             *c2s.routes,
             *media.routes,
             *oauth_routes.routes,

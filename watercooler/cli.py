@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -28,6 +29,10 @@ from watercooler.accounts import (
     ensure_instance_actor,
     parse_scopes,
 )
+from watercooler.cli_org import OrgCommandError
+from watercooler.cli_org import register as register_org_commands
+from watercooler.cli_peers import PeerCommandError
+from watercooler.cli_peers import register as register_peer_commands
 from watercooler.config import Config, ConfigError, config_path, load_config, render_config
 from watercooler.services import open_database
 
@@ -103,6 +108,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
     from watercooler.app import create_app
 
+    certfile, keyfile = _tls_files(config, args)
     if args.ensure_admin:
 
         async def bootstrap(db: Database) -> int:
@@ -124,7 +130,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     )
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
-    print(f"Watercooler {config.instance.domain} serving on http://{host}:{port}", flush=True)
+    scheme = "https" if certfile else "http"
+    print(f"Watercooler {config.instance.domain} serving on {scheme}://{host}:{port}", flush=True)
     uvicorn.run(
         create_app(config),
         host=host,
@@ -132,8 +139,31 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
         log_level=args.log_level.lower(),
         proxy_headers=False,
         server_header=False,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
     return 0
+
+
+def _tls_files(config: Config, args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The certificate chain and key to serve https with: --ssl-* over [server] tls_*. Both
+    are loaded here so that a wrong file, a key that does not match, or an encrypted key
+    stops start-up with one line instead of a traceback from inside uvicorn."""
+    certfile = args.ssl_certfile or config.server.tls_certificate
+    keyfile = args.ssl_keyfile or config.server.tls_key
+    if certfile is None and keyfile is None:
+        return None, None
+    if certfile is None or keyfile is None:
+        raise CommandError("https needs both --ssl-certfile and --ssl-keyfile")
+    try:
+        # an empty password: an encrypted key fails here instead of prompting on the terminal
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile, password="")
+    except (OSError, ssl.SSLError) as error:
+        raise CommandError(
+            f"cannot serve https with {certfile} and {keyfile}: {error}"
+            " (both PEM; the key unencrypted and the certificate's)"
+        ) from None
+    return certfile, keyfile
 
 
 def _read_password_stdin() -> str:
@@ -298,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--log-level", default="INFO")
     serve.add_argument("--ensure-admin", action="store_true", help="create an admin if none exists")
+    serve.add_argument(
+        "--ssl-certfile", help="serve https: PEM certificate chain (else [server] tls_certificate)"
+    )
+    serve.add_argument("--ssl-keyfile", help="its unencrypted PEM key (else [server] tls_key)")
     serve.set_defaults(handler=cmd_serve)
 
     migrate = commands.add_parser("migrate", parents=[common], help="apply schema migrations")
@@ -346,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--scopes", default="read")
     create.set_defaults(handler=cmd_token_create)
+    register_peer_commands(commands, common)
+    register_org_commands(commands, common)
     return parser
 
 
@@ -356,7 +392,14 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "needs_config", True):
             return int(args.handler(load_config(path), args))
         return int(args.handler(path, args))
-    except (ConfigError, CommandError, AccountError, NotFound) as error:
+    except (
+        ConfigError,
+        CommandError,
+        PeerCommandError,
+        OrgCommandError,
+        AccountError,
+        NotFound,
+    ) as error:
         print(f"watercooler: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from federation.manifest import parse_public_key
 
 ENV_VAR = "WATERCOOLER_CONFIG"
 DEFAULT_PATH = "watercooler.toml"
@@ -32,6 +35,12 @@ class InstanceConfig:
     base_url: str
     name: str = "Watercooler"
     description: str = ""
+    default_visibility: str = "public"
+    """What a post gets when the client names no visibility and its author chose no default
+    (`org` keeps the posts of apps that know only Mastodon's four inside the organisation)."""
+
+
+VISIBILITIES = ("public", "unlisted", "org", "private", "direct")
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,8 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: bool = True
+    tls_certificate: str | None = None
+    tls_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,7 @@ class FederationConfig:
     signature_max_skew: int = 3600
     inbox_backlog_limit: int = 5000
     resolve: dict[str, str] = field(default_factory=dict)
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,15 @@ class PeerConfig:
 
 
 @dataclass(frozen=True)
+class OrgConfig:
+    public_keys: tuple[str, ...] = ()
+    """The org key(s) that sign org manifests (`ed25519:...`, from `watercooler org keygen`);
+    two while IT rolls a new key out. Empty: every manifest is refused."""
+    manifest: str | None = None
+    """A signed manifest file offered at every start (a new division's first peer list)."""
+
+
+@dataclass(frozen=True)
 class Config:
     instance: InstanceConfig
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -90,6 +111,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
     peers: tuple[PeerConfig, ...] = ()
+    org: OrgConfig = field(default_factory=OrgConfig)
 
     @property
     def peer_domains(self) -> frozenset[str]:
@@ -159,6 +181,12 @@ def parse_config(data: dict[str, Any]) -> Config:
     description = instance.get("description", str, "")
     if len(description) > 5000:
         raise ConfigError("instance.description: at most 5000 characters")
+    default_visibility = instance.get("default_visibility", str, "public")
+    if default_visibility not in VISIBILITIES:
+        raise ConfigError(
+            f"instance.default_visibility: expected one of {', '.join(VISIBILITIES)},"
+            f" got {default_visibility!r}"
+        )
     instance.finish()
 
     server = _Section("server", root.get("server", dict, {}))
@@ -167,6 +195,10 @@ def parse_config(data: dict[str, Any]) -> Config:
     if not 0 <= port <= 65535:
         raise ConfigError(f"server.port: expected 0-65535, got {port}")
     workers = server.get("workers", bool, True)
+    tls_certificate = server.get("tls_certificate", str, "") or None
+    tls_key = server.get("tls_key", str, "") or None
+    if (tls_certificate is None) != (tls_key is None):
+        raise ConfigError("server.tls_certificate and server.tls_key: give both or neither")
     server.finish()
 
     delivery = _Section("delivery", root.get("delivery", dict, {}))
@@ -216,12 +248,26 @@ def parse_config(data: dict[str, Any]) -> Config:
         if not isinstance(target, str) or not _HOSTPORT.match(target):
             raise ConfigError(f"federation.resolve.{key}: expected 'host:port', got {target!r}")
         resolve[resolved_domain] = target
+    ca_file = federation.get("ca_file", str, "") or None
     federation.finish()
 
     peers_raw = root.get("peers", list, [])
     oauth = _Section("oauth", root.get("oauth", dict, {}))
     password_grant = oauth.get("password_grant", bool, True)
     oauth.finish()
+
+    org = _Section("org", root.get("org", dict, {}))
+    raw_keys = org.get("public_key", (str, list), [])
+    org_keys = tuple([raw_keys] if isinstance(raw_keys, str) else raw_keys)
+    for org_key in org_keys:
+        try:
+            parse_public_key(org_key)
+        except ValueError as error:
+            raise ConfigError(f"org.public_key: {error}, got {org_key!r}") from None
+    org_manifest = org.get("manifest", str, "") or None
+    if org_manifest and not org_keys:
+        raise ConfigError("org.manifest: needs org.public_key to verify it")
+    org.finish()
 
     peers = []
     for index, entry in enumerate(peers_raw):
@@ -233,9 +279,19 @@ def parse_config(data: dict[str, Any]) -> Config:
 
     return Config(
         instance=InstanceConfig(
-            domain=domain, base_url=base_url, name=name, description=description
+            domain=domain,
+            base_url=base_url,
+            name=name,
+            description=description,
+            default_visibility=default_visibility,
         ),
-        server=ServerConfig(host=host, port=port, workers=workers),
+        server=ServerConfig(
+            host=host,
+            port=port,
+            workers=workers,
+            tls_certificate=tls_certificate,
+            tls_key=tls_key,
+        ),
         delivery=DeliveryConfig(
             max_attempts=max_attempts,
             per_host_concurrency=per_host,
@@ -252,9 +308,11 @@ def parse_config(data: dict[str, Any]) -> Config:
             signature_max_skew=skew,
             inbox_backlog_limit=backlog,
             resolve=resolve,
+            ca_file=ca_file,
         ),
         oauth=OAuthConfig(password_grant=password_grant),
         peers=tuple(peers),
+        org=OrgConfig(public_keys=org_keys, manifest=org_manifest),
     )
 
 
@@ -273,10 +331,9 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from error
     try:
-        config = parse_config(data)
+        return _relative_to(parse_config(data), path.parent)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
-    return _relative_to(config, path.parent)
 
 
 def _relative_to(config: Config, directory: Path) -> Config:
@@ -286,11 +343,41 @@ def _relative_to(config: Config, directory: Path) -> Config:
     def resolve(p: str) -> str:
         return p if Path(p).is_absolute() else str(directory / p)
 
+    def resolve_file(key: str, p: str | None) -> str | None:
+        """A file the server reads at start: missing, it stops start-up here with its key."""
+        if p is None:
+            return None
+        found = resolve(p)
+        if not Path(found).is_file():
+            raise ConfigError(f"{key}: no such file {found}")
+        return found
+
     return replace(
         config,
         database=DatabaseConfig(path=resolve(config.database.path)),
         media=MediaConfig(path=resolve(config.media.path)),
+        server=replace(
+            config.server,
+            tls_certificate=resolve_file("server.tls_certificate", config.server.tls_certificate),
+            tls_key=resolve_file("server.tls_key", config.server.tls_key),
+        ),
+        federation=replace(
+            config.federation,
+            ca_file=_check_ca_file(resolve_file("federation.ca_file", config.federation.ca_file)),
+        ),
+        org=replace(config.org, manifest=resolve_file("org.manifest", config.org.manifest)),
     )
+
+
+def _check_ca_file(path: str | None) -> str | None:
+    """The CA file must hold at least one PEM certificate, or no peer would ever verify."""
+    if path is not None:
+        try:
+            ssl.create_default_context(cafile=path)
+        except (OSError, ssl.SSLError) as error:
+            message = f"federation.ca_file: no PEM certificate in {path} ({error})"
+            raise ConfigError(message) from None
+    return path
 
 
 def render_config(

@@ -6,7 +6,8 @@ whenever the row differs. So an edit, a deletion, a suspension or a new key show
 whichever process wrote it. While nothing at all has been committed since a document was
 checked (SQLite's `data_version`, read without a trip to a reader's thread), it is served
 as it was, without that query. Only the plain case is answered here: a servable document to
-anyone (public and unlisted statuses; no authorized fetch). Everything else, errors included,
+anyone (public and unlisted statuses that are not local-only; no authorized fetch). Everything
+else — organisation-only, followers-only, direct and local-only statuses, errors included —
 returns None and the route's full path decides, as it always did.
 """
 
@@ -59,7 +60,8 @@ async def kept_actor(svc: Services, username: str) -> Response | None:
 
 async def kept_note(svc: Services, username: str, status_id: int) -> Response | None:
     """The Note of a public or unlisted status of `username`, or None where the full path
-    decides (not found, gone, followers-only or direct, authorized fetch)."""
+    decides (not found, gone, organisation-only, followers-only, direct or local-only,
+    authorized fetch)."""
     if svc.config.federation.authorized_fetch:
         return None
     asked = ("note@", f"{username}/{status_id}")

@@ -9,10 +9,11 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
-from federation.aiohttp_transport import PeerTransport
+from federation.aiohttp_transport import PeerTransport, peer_trust
 from federation.fetch import Fetcher
 from federation.keys import load_private_key
 from federation.policy import PeerPolicy
@@ -32,10 +33,14 @@ from outbox.remote import RemoteActors
 from store.db import Database
 from store.memo import Memo
 from store.migrate import migrate
+from store.records import AccountRecord
 from watercooler import __version__
 from watercooler.accounts import ensure_instance_actor
 from watercooler.config import Config
+from watercooler.directory_sync import DirectorySync
 from watercooler.keyresolver import StoreKeyResolver
+from watercooler.org_manifest import OrgManifests
+from watercooler.peering import Peering
 from watercooler.search_indexer import SearchIndexer
 from watercooler.streaming.hub import StreamHub, StreamingSettings
 
@@ -56,16 +61,26 @@ class Workers:
     inbox: InboxWorker
     delivery: DeliveryWorker
     search: SearchIndexer
+    peering: Peering
+    directory: DirectorySync
+    org: OrgManifests
 
     async def run_once(self) -> int:
+        """Jobs handled. Peering goes first and is not counted (what it starts, deliveries,
+        is), so link attempts to a peer that is down never keep a drain going."""
+        await self.peering.run_once()
         handled = await self.inbox.run_once() + await self.delivery.run_once()
-        return handled + await self.search.run_once()
+        handled += await self.search.run_once() + await self.org.run_once()
+        return handled + await self.directory.run_once()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         await asyncio.gather(
+            self.peering.run_forever(stop),
             self.inbox.run_forever(stop),
             self.delivery.run_forever(stop),
             self.search.run_forever(stop),
+            self.directory.run_forever(stop),
+            self.org.run_forever(stop),
         )
 
 
@@ -85,6 +100,7 @@ class Services:
     streaming: StreamHub
     backlog: Backlog
     intake: Intake
+    peering: Peering
     documents: Memo[tuple[str, int | str], bytes] = field(
         default_factory=lambda: Memo(DOCUMENTS_KEPT)
     )
@@ -97,6 +113,7 @@ class Services:
 
 
 def make_policy(config: Config) -> PeerPolicy:
+    """The policy as the config states it; `Peering.start` then loads the stored lists."""
     return PeerPolicy(mode=config.federation.mode, peers=config.peer_domains)
 
 
@@ -132,19 +149,22 @@ async def start_services(
     except BaseException:
         await db.close()
         raise
-    inner = transport or PeerTransport()  # httpx over aiohttp: 2-3x the POSTs/s (bench S5)
+    policy = make_policy(config)
+    # httpx over aiohttp: 2-3x the POSTs/s (bench S5); peers' certificates checked against
+    # the public CAs, the system's store and [federation] ca_file
+    inner = transport or PeerTransport(verify=peer_trust(config.federation.ca_file))
     http = httpx.AsyncClient(
         transport=ResolvingTransport(
             config.federation.resolve,
             inner,
             trusted_hosts=config.peer_domains,
+            is_trusted=policy.is_peer,  # peers added at run time may be on private addresses
             guard=transport is None,  # an injected transport is a test's own network
         ),
         timeout=FETCH_TIMEOUT,
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
     )
-    policy = make_policy(config)
     auth = HttpSignatureAuth(
         key_id=uris.instance_key_id, private_key=load_private_key(instance_key), now=clock
     )
@@ -180,13 +200,61 @@ async def start_services(
         hub.poke()
         indexer.notify()
 
-    publisher = Publisher(db, uris, clock, actors, notify=committed)
+    async def on_manifest(document: dict[str, Any], sender: str) -> None:
+        await org.receive(document, sender)  # `org` is made below, before any worker runs
+
+    async def on_peer_linked(peer: AccountRecord) -> None:
+        await org.send_to(peer)
+
+    publisher = Publisher(db, uris, clock, actors, notify=committed, policy=policy)
     inbox = InboxWorker(
-        InboxContext(db, uris, clock, actors, fetcher, publisher),
+        InboxContext(
+            db,
+            uris,
+            clock,
+            actors,
+            fetcher,
+            publisher,
+            on_manifest=on_manifest,
+            on_peer_linked=on_peer_linked,
+        ),
         handlers=HANDLERS,
         on_handled=handled,
     )
-    workers = Workers(inbox=inbox, delivery=delivery, search=indexer)
+    intake = Intake(
+        db=db,
+        keys=IntakeKeys(keys),
+        queue=IntakeQueue(db, clock),
+        policy=policy,
+        max_skew=timedelta(seconds=config.federation.signature_max_skew),
+    )
+    peering = Peering(
+        db,
+        policy,
+        intake=intake,
+        publisher=publisher,
+        actors=actors,
+        clock=clock,
+        config_peers=config.peer_domains,
+    )
+    org = OrgManifests(
+        db, config=config, uris=uris, clock=clock, publisher=publisher, peering=peering
+    )
+    try:
+        await peering.start()
+        await org.start()
+    except BaseException:
+        await http.aclose()
+        await db.close()
+        raise
+    workers = Workers(
+        inbox=inbox,
+        delivery=delivery,
+        search=indexer,
+        peering=peering,
+        directory=DirectorySync(db, policy, actors, fetcher, clock),
+        org=org,
+    )
     return Services(
         config,
         db,
@@ -201,11 +269,6 @@ async def start_services(
         workers,
         hub,
         Backlog(db, config.federation.inbox_backlog_limit),
-        Intake(
-            db=db,
-            keys=IntakeKeys(keys),
-            queue=IntakeQueue(db, clock),
-            policy=policy,
-            max_skew=timedelta(seconds=config.federation.signature_max_skew),
-        ),
+        intake,
+        peering,
     )

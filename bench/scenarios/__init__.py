@@ -19,10 +19,16 @@ class Settings:
     seconds: float
     connections: int
     work: Path
+    scale: str = ""
+    """The dataset's scale (bench.dataset.SCALES) when not the default for `quick`."""
+
+    @property
+    def dataset(self) -> str:
+        return self.scale or ("quick" if self.quick else "full")
 
     @property
     def label(self) -> str:
-        return "quick" if self.quick else "full"
+        return self.dataset
 
 
 @dataclass

@@ -55,7 +55,7 @@ DEEP = (0.0, 0.1)  # deep pages: max_id in the oldest tenth of the dataset
 
 
 def dataset_for(settings: Settings) -> Dataset:
-    return ensure("quick" if settings.quick else "full", settings.work)
+    return ensure(settings.dataset, settings.work)
 
 
 def seconds_for(settings: Settings) -> float:

@@ -46,7 +46,12 @@ class World:
 
 @pytest.fixture
 async def world(make_config: MakeConfig) -> AsyncIterator[World]:
-    configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=("a.test",))]
+    # a.test is open: the fixtures' media live on other servers, which an allowlist would drop
+    # (tests/federation_core/test_peering.py shows that).
+    configs = [
+        make_config("a.test", peers=("b.test",), mode="open"),
+        make_config("b.test", peers=("a.test",)),
+    ]
     async with Rig(configs) as rig:
         alice = await rig.api_client("a.test", "alice")
         bob = await rig.api_client("b.test", "bob")

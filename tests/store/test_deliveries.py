@@ -654,7 +654,7 @@ async def test_the_migration_moves_bodies_out_of_the_rows(tmp_path: Path) -> Non
         # When it is migrated
         applied = await migrate(database.writer)
         # Then every row is there with its body, each body stored once
-        assert applied == ["0016_delivery_bodies.sql"]
+        assert applied[0] == "0016_delivery_bodies.sql"
         async with database.read() as conn:
             found = await deliveries.list_for_activity(conn, "A")
             found += await deliveries.list_for_activity(conn, "B")

@@ -62,8 +62,10 @@ async def deliver_again(rig: Rig, sender: str, receiver: str, name: str) -> int:
         rig,
         sender,
         "SELECT d.inbox_url, b.body FROM deliveries d"
-        " JOIN delivery_bodies b ON b.activity_uri = d.activity_uri WHERE d.host = ?",
+        " JOIN delivery_bodies b ON b.activity_uri = d.activity_uri WHERE d.host = ?"
+        " AND d.actor_account_id = (SELECT id FROM accounts WHERE username = ? AND domain IS NULL)",
         receiver,
+        name,
     )
     async with rig.client(receiver) as client:
         for inbox_url, body in bodies:
@@ -90,7 +92,8 @@ async def handle_again(rig: Rig, domain: str) -> int:
         rig,
         domain,
         "SELECT id, activity_uri, actor_uri, recipient_account_id, body, attempts"
-        " FROM inbox_items WHERE state = 'done' ORDER BY id",
+        " FROM inbox_items WHERE state = 'done' AND actor_uri NOT IN"
+        " (SELECT uri FROM accounts WHERE actor_type = 'Application') ORDER BY id",
     )
     for row in items:
         item = InboxItemRecord(*row)

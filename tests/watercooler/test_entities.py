@@ -38,6 +38,7 @@ STATUS_KEYS = {
     "visibility", "language", "uri", "url", "replies_count", "reblogs_count",
     "favourites_count", "edited_at", "content", "reblog", "account", "media_attachments",
     "mentions", "tags", "emojis", "card", "poll",
+    "local_only",  # GoToSocial's extra key (division-only posts)
 }  # fmt: skip
 VIEWER_KEYS = {"favourited", "reblogged", "muted", "bookmarked", "filtered"}
 RELATIONSHIP_KEYS = {

@@ -9,6 +9,8 @@ from starlette.routing import Route
 
 from watercooler.api import (
     accounts,
+    admin_org,
+    admin_peers,
     conversations,
     filters,
     instance,
@@ -36,6 +38,8 @@ routes = [
     *pins.routes,
     *filters.routes,
     *streaming.routes,
+    *admin_peers.routes,
+    *admin_org.routes,
 ]
 
 

@@ -42,6 +42,7 @@ from watercooler.auth import Caller, authenticate, bearer_token
 from watercooler.http import FastJSONResponse, services
 from watercooler.media import Purpose
 from watercooler.services import Services
+from watercooler.visibility import DEFAULT_VISIBILITIES, default_visibility
 
 ACCOUNT_LIST_LIMIT = 40
 ACCOUNT_LIST_MAX = 80
@@ -144,8 +145,14 @@ async def _credential_response(svc: Services, caller: Caller) -> Response:
     async with svc.db.read() as conn:
         account = await accounts.get_by_id(conn, caller.account.id)
         assert account is not None
+        privacy = await default_visibility(conn, account.id, svc.config.instance.default_visibility)
         entity = await credential_account_entity(
-            conn, account, caller.user, uris=svc.uris, local_domain=svc.config.instance.domain
+            conn,
+            account,
+            caller.user,
+            uris=svc.uris,
+            local_domain=svc.config.instance.domain,
+            privacy=privacy,
         )
     return FastJSONResponse(entity)
 
@@ -205,6 +212,18 @@ def _fields(params: dict[str, Any]) -> list[tuple[str, str]] | None:
     return fields
 
 
+def _privacy(params: dict[str, Any]) -> str | None:
+    """`source[privacy]` (a form key, or `source: {privacy}` in JSON): the user's default
+    visibility, `org` included; None when not sent."""
+    source = params.get("source")
+    value = source.get("privacy") if isinstance(source, dict) else params.get("source[privacy]")
+    if value in (None, ""):
+        return None
+    if value not in DEFAULT_VISIBILITIES:
+        raise HTTPException(422, f"Validation failed: privacy {value!r} is not valid")
+    return str(value)
+
+
 async def update_credentials(request: Request) -> Response:
     """Display name, bio, locked, bot, discoverable, profile fields, and the `avatar` and
     `header` images (multipart files: an avatar is cropped square to 400 pixels, a header
@@ -238,6 +257,9 @@ async def update_credentials(request: Request) -> Response:
             fields=fields,
         ),
     )
+    if (privacy := _privacy(params)) is not None:
+        async with svc.db.transaction() as conn:
+            await accounts.set_default_visibility(conn, me.id, privacy)
     return await _credential_response(svc, caller)
 
 
@@ -284,8 +306,10 @@ async def lookup(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    """Accounts by name or display name prefix; `resolve=true` looks `@name@domain` up on
-    its instance (WebFinger) when we do not know it."""
+    """Accounts by the prefixes of words of their name or display name, or of the
+    department or title of people in the directory, here and on every peer (synced); all
+    words must match. `resolve=true` looks `@name@domain` up on its instance (WebFinger)
+    when we do not know it."""
     svc = services(request)
     caller = await _caller(request, svc, "read:accounts")
     q = request.query_params.get("q", "").strip()
@@ -316,11 +340,17 @@ async def search(request: Request) -> Response:
 
 
 async def directory(request: Request) -> Response:
+    """The profile directory: discoverable people here and, unless `local=true`, those of
+    every peer (kept in sync, watercooler.directory_sync). `department` (our extension)
+    keeps those whose Department field is that one, case-insensitively."""
     svc = services(request)
     await _viewer(request, svc)
     order = request.query_params.get("order", "active")
-    if order not in ("active", "new"):
+    if order not in api_queries.DIRECTORY_ORDERS:
         raise HTTPException(400, "order must be 'active' or 'new'")
+    department = request.query_params.get("department", "").strip() or None
+    if department is not None and len(department) > MAX_FIELD_TEXT:
+        raise HTTPException(400, f"department has at most {MAX_FIELD_TEXT} characters")
     async with svc.db.read() as conn:
         ids = await api_queries.directory_ids(
             conn,
@@ -328,6 +358,7 @@ async def directory(request: Request) -> Response:
             order=order,
             offset=int_param(request, "offset", 0, maximum=1_000_000, minimum=0),
             limit=int_param(request, "limit", ACCOUNT_LIST_LIMIT, maximum=ACCOUNT_LIST_MAX),
+            department=department,
         )
     return FastJSONResponse(await _entities(svc, ids))
 
@@ -360,9 +391,11 @@ async def account_statuses(request: Request) -> Response:
             if relation.blocking:
                 return FastJSONResponse([])
         if viewer == account.id:
-            visibilities: tuple[str, ...] = ("public", "unlisted", "private", "direct")
+            visibilities: tuple[str, ...] = ("public", "unlisted", "org", "private", "direct")
         elif viewer is not None and await follows.is_following(conn, viewer, account.id):
-            visibilities = ("public", "unlisted", "private")
+            visibilities = ("public", "unlisted", "org", "private")
+        elif viewer is not None:  # a signed-in local user: the organisation's posts too
+            visibilities = ("public", "unlisted", "org")
         else:
             visibilities = ("public", "unlisted")
         if flag(query.get("pinned")):

@@ -41,7 +41,8 @@ ICON_SIZE = 192
 MAX_STATUS_CHARACTERS = 5000
 CHARACTERS_RESERVED_PER_URL = 23
 MAX_PROFILE_FIELDS = 4
-_API_VISIBILITIES = ("public", "unlisted", "private", "direct")
+_API_VISIBILITIES = ("public", "unlisted", "org", "private", "direct")
+"""Shown as stored: `org` too (apps show unknown values as they can; docs/interop.md)."""
 
 # Mastodon's built-in roles as the API shows them: everyone's (-99) and the admin's.
 EVERYONE_ROLE = {"id": "-99", "name": "", "permissions": "65536", "color": "", "highlighted": False}
@@ -202,13 +203,20 @@ def media_entity(media: MediaRecord, uris: Uris) -> dict[str, Any]:
 
 
 async def credential_account_entity(
-    conn: Connection, account: AccountRecord, user: UserRecord, *, uris: Uris, local_domain: str
+    conn: Connection,
+    account: AccountRecord,
+    user: UserRecord,
+    *,
+    uris: Uris,
+    local_domain: str,
+    privacy: str = "public",
 ) -> dict[str, Any]:
-    """The signed-in user's own Account, with `source` (what they typed) and `role`."""
+    """The signed-in user's own Account, with `source` (what they typed; `privacy` is the
+    visibility their posts get when the app names none) and `role`."""
     entity = await account_entity(conn, account, uris=uris, local_domain=local_domain)
     fields = await api_queries.profile_fields(conn, account.id)
     entity["source"] = {
-        "privacy": "public",
+        "privacy": privacy,
         "sensitive": False,
         "language": None,
         "note": account.note,
@@ -500,6 +508,7 @@ class EntityRenderer:
             "reblogs_count": status.reblogs_count,
             "favourites_count": status.favourites_count,
             "edited_at": iso(status.edited_at) if status.edited_at else None,
+            "local_only": status.local_only,  # GoToSocial's key: the post stays on this instance
         }
         tail: dict[str, Any] = {}
         if application is not None:
@@ -548,7 +557,7 @@ class EntityRenderer:
             if (
                 viewer_account_id == status.account_id
                 and status.reblog_of_id is None
-                and status.visibility in ("public", "unlisted", "private")
+                and status.visibility in ("public", "unlisted", "org", "private")
             ):
                 entity["pinned"] = status.id in marks.pinned
         entity["content"] = status.content

@@ -35,6 +35,7 @@ from watercooler.api.forms import body_params, id_param
 from watercooler.auth import authenticate
 from watercooler.http import FastJSONResponse, services
 from watercooler.services import Services
+from watercooler.visibility import default_visibility
 
 ACTIVITY_WEEKS = 12
 MARKER_TIMELINES = ("home", "notifications")
@@ -129,11 +130,17 @@ async def custom_emojis(request: Request) -> Response:
 
 
 async def preferences(request: Request) -> Response:
-    """The defaults apps apply when composing and reading; not yet settable per user."""
-    await authenticate(request, services(request), "read:accounts")
+    """The defaults apps apply when composing and reading: the visibility is the user's own
+    (`source[privacy]`) or else the instance's `default_visibility`; the rest are fixed."""
+    svc = services(request)
+    caller = await authenticate(request, svc, "read:accounts")
+    async with svc.db.read() as conn:
+        visibility = await default_visibility(
+            conn, caller.account.id, svc.config.instance.default_visibility
+        )
     return FastJSONResponse(
         {
-            "posting:default:visibility": "public",
+            "posting:default:visibility": visibility,
             "posting:default:sensitive": False,
             "posting:default:language": None,
             "reading:expand:media": "default",

@@ -137,7 +137,7 @@ async def search(request: Request) -> Response:
                 resolved = await _resolve(svc, name, domain)
                 if resolved is not None:
                     account_ids.append(resolved.id)
-            if name and " " not in name:
+            if name:  # several words too: a name and a department, say
                 async with svc.db.read() as conn:
                     account_ids += await api_queries.search_account_ids(
                         conn,

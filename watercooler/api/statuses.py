@@ -22,9 +22,12 @@ from watercooler.filters import load as load_filters
 from watercooler.http import FastJSONResponse, services
 from watercooler.media import MediaRejected, check_description, parse_focus
 from watercooler.services import Services
-from watercooler.visibility import can_see
+from watercooler.visibility import can_see, default_visibility
 
-VISIBILITIES = ("public", "unlisted", "private", "direct")
+VISIBILITIES = ("public", "unlisted", "org", "private", "direct")
+"""Mastodon's four and `org`: every signed-in employee of this and every peer instance."""
+LOCAL_VISIBILITY = "local"
+"""Akkoma's and Pleroma's name for a local-only post: taken as public and `local_only`."""
 MAX_ANCESTORS = 40
 
 
@@ -104,7 +107,15 @@ async def create_status(request: Request) -> Response:
             done = await statuses.get_by_id(conn, earlier) if earlier else None
         if done is not None:
             return _json(await _entity(svc, done, caller.account.id))
-    visibility = params.get("visibility") or "public"
+    visibility = params.get("visibility") or None
+    local_only = flag(params.get("local_only"))
+    if visibility == LOCAL_VISIBILITY:
+        visibility, local_only = "public", True
+    if visibility is None:
+        async with svc.db.read() as conn:
+            visibility = await default_visibility(
+                conn, caller.account.id, svc.config.instance.default_visibility
+            )
     if visibility not in VISIBILITIES:
         raise HTTPException(422, f"Validation failed: visibility {visibility!r} is not valid")
     parent = None
@@ -122,6 +133,7 @@ async def create_status(request: Request) -> Response:
             language=params.get("language") or None,
             media_ids=_media_ids(params.get("media_ids")),
             application_id=caller.application_id,
+            local_only=local_only,
         )
     except PublishError as error:
         raise HTTPException(422, f"Validation failed: {error}") from error

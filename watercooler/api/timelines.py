@@ -136,7 +136,8 @@ def _locality(request: Request) -> bool | None:
 
 async def public(request: Request) -> Response:
     """Signed-in only: an organisation's public posts are not for whoever reaches the server
-    (Mastodon's `timeline_preview` off)."""
+    (Mastodon's `timeline_preview` off). Shows public and organisation-only (`org`) posts;
+    without `local`, those of every peer too: the organisation's timeline."""
     svc = services(request)
     token, now = _token(request), svc.clock()
 

@@ -84,7 +84,10 @@ async def _create(svc: Services, me: AccountRecord, obj: dict[str, Any]) -> dict
         raise HTTPException(422, "the object needs content")
     # A client's object has no id yet; a placeholder lets the shared parser read the rest.
     parsed = parse_object({**obj, "id": obj.get("id") or svc.uris.actor(me.username) + "/draft"})
-    visibility = visibility_of(parsed.to, parsed.cc, followers_url=me.followers_url)
+    # The client is our own user: its `wc:orgOnly` marker is believed (organisation-only).
+    visibility = visibility_of(
+        parsed.to, parsed.cc, followers_url=me.followers_url, org_only=parsed.org_only
+    )
     parent = await _status_by_uri(svc, parsed.in_reply_to, me) if parsed.in_reply_to else None
     collections = {me.followers_url, me.following_url, AS_PUBLIC}
     addressed = [iri for iri in (*parsed.to, *parsed.cc) if iri not in collections]

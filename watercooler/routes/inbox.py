@@ -73,5 +73,7 @@ async def user_inbox(request: Request) -> Response:
 
 routes = [
     Route("/inbox", shared_inbox, methods=["POST"]),
+    # The instance actor's own inbox: what peers write to when linking (Follow, Accept).
+    Route("/actor/inbox", shared_inbox, methods=["POST"]),
     Route("/users/{username:str}/inbox", user_inbox, methods=["POST"]),
 ]

@@ -1,8 +1,11 @@
 """Status documents and the actor collections, served to peers with visibility enforced.
 
-A followers-only or direct status is served only on a signed GET whose signer may see it;
-anyone else gets 404, so its existence is not revealed. A public or unlisted one comes from
-one query and a kept rendering (`watercooler.documents`).
+An organisation-only status is served only on a signed GET whose signer is on a peer
+instance; a followers-only or direct one only on a signed GET whose signer may see it; a
+local-only one never (it does not leave this instance). Anyone else gets 404, so its
+existence is not revealed. A public or unlisted one comes from one query and a kept
+rendering (`watercooler.documents`). Only public and unlisted posts, never local-only ones,
+are in the outbox and on the HTML pages.
 """
 
 from __future__ import annotations
@@ -54,12 +57,15 @@ async def _status(request: Request) -> tuple[Services, AccountRecord, StatusReco
 
 
 async def _visible(request: Request, svc: Services, status: StatusRecord) -> None:
-    """Raise NotFound unless the requester may see `status` (unsigned: public ones only)."""
+    """Raise NotFound unless the requester may see `status` (unsigned: public ones only;
+    organisation-only: a signer on a peer instance; local-only: no one, it stays here)."""
+    if status.local_only:
+        raise NotFound("no such status")
     needs_viewer = status.visibility not in PUBLICLY_READABLE
     required = svc.config.federation.authorized_fetch
     viewer = await _viewer(request, svc, required=required) if needs_viewer or required else None
     async with svc.db.read() as conn:
-        if not await can_see(conn, status, viewer):
+        if not await can_see(conn, status, viewer, is_peer=svc.policy.is_peer):
             raise NotFound("no such status")
 
 
@@ -82,14 +88,15 @@ async def status_document(request: Request) -> Response:
 
 async def status_page(request: Request) -> Response:
     """`/@name/ID`, the status's `url`: ActivityStreams for peers (same rules as its id), a
-    plain page for a browser — public and unlisted posts only; the web UI comes later."""
+    plain page for a browser — public and unlisted posts only, never local-only ones (the
+    page is unsigned: anyone may read it); the web UI comes later."""
     if (kept := await _kept_note(request)) is not None:
         return kept
     svc, author, status = await _status(request)
     if wants_activity_json(request):
         await _visible(request, svc, status)
         return activity_json(await svc.publisher.note_json(status))
-    if status.visibility not in PUBLICLY_READABLE:
+    if status.visibility not in PUBLICLY_READABLE or status.local_only:
         raise NotFound("no such status")
     name = escape(author.display_name or author.username)
     handle = escape(f"@{author.username}@{svc.config.instance.domain}")
@@ -144,16 +151,19 @@ async def outbox_collection(request: Request) -> Response:
         await _viewer(request, svc, required=True)
     base = author.outbox_url or svc.uris.outbox(author.username)
     async with svc.db.read() as conn:
-        total = await statuses.count_by_account(conn, author.id, ["public", "unlisted"])
+        total = await statuses.count_by_account(
+            conn, author.id, PUBLICLY_READABLE, federated_only=True
+        )
         if request.query_params.get("page") != "true":
             return activity_json(_collection(base, total, f"{base}?page=true"))
         max_id = request.query_params.get("max_id")
         page = await statuses.list_by_account(
             conn,
             author.id,
-            visibilities=["public", "unlisted"],
+            visibilities=PUBLICLY_READABLE,
             max_id=int(max_id) if max_id and max_id.isdigit() else None,
             limit=PAGE_SIZE,
+            federated_only=True,
         )
         items = []
         for status in page:
@@ -210,25 +220,29 @@ async def following_collection(request: Request) -> Response:
 async def featured_collection(request: Request) -> Response:
     """The pinned posts, latest pin first, as Mastodon serves them: one page of embedded
     Notes. Visibility as for the posts themselves: unsigned, public and unlisted ones only;
-    a signed follower also sees followers-only pins."""
+    a signed follower also sees followers-only pins, a signer on a peer organisation ones;
+    local-only pins are never listed."""
     svc = services(request)
     account, _ = await local_actor(svc, request.path_params["username"])
     viewer = await _viewer(request, svc, required=svc.config.federation.authorized_fetch)
     base = account.featured_url or svc.uris.featured(account.username)
     async with svc.db.read() as conn:
         ids = await pins.pinned_ids(
-            conn, account.id, visibilities=("public", "unlisted", "private")
+            conn, account.id, visibilities=("public", "unlisted", "org", "private")
         )
         shown = []
         for status_id in ids:
             status = await statuses.get_by_id(conn, status_id)
-            if status is not None and await can_see(conn, status, viewer):
+            if status is None or status.local_only:
+                continue
+            if await can_see(conn, status, viewer, is_peer=svc.policy.is_peer):
                 shown.append(status)
     items = []
     context: Any = AS
     for status in shown:
         note = await svc.publisher.note_json(status)
-        context = note.get("@context", context)  # the items' terms (sensitive, Hashtag...)
+        if context == AS or note.get("orgOnly"):  # an org note's context has every term
+            context = note.get("@context", context)  # the items' terms (sensitive, Hashtag...)
         items.append({key: value for key, value in note.items() if key != "@context"})
     document = {
         "@context": context,

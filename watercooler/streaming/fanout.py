@@ -339,8 +339,9 @@ class _Step:
 
     async def deletion(self, status_id: int) -> None:
         """`delete` to whoever may have been shown the status: the home timelines it was
-        on (its author, their followers, the mentioned) and their lists, and, for a public
-        post, the public and hashtag streams, as Mastodon's RemoveStatusService sends it."""
+        on (its author, their followers, the mentioned) and their lists, and, for a public or
+        organisation post, the public and hashtag streams, as Mastodon's RemoveStatusService
+        sends it."""
         status = await statuses.get_by_id(self.conn, status_id)
         if status is None:
             return
@@ -350,7 +351,7 @@ class _Step:
             status_id=status.id,
             author_id=status.account_id,
         )
-        public = status.visibility == "public" and status.reblog_of_id is None
+        public = status.visibility in ("public", "org") and status.reblog_of_id is None
         tags = set(await statuses.tag_names(self.conn, status.id)) if public else set()
         direct: set[int] = set()
         if status.visibility == "direct":

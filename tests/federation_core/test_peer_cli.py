@@ -1,0 +1,87 @@
+"""`watercooler peer ...` against running servers: another process changes the peer list
+and the server links, refuses and reports accordingly, within seconds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live import LiveInstance, start_all
+
+WAIT = 20.0
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def status_rows(live: LiveInstance) -> dict[str, list[str]]:
+    lines = live.cli("peer", "status").stdout.strip().splitlines()
+    assert lines[0].split("\t")[:2] == ["domain", "linked"]
+    return {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[LiveInstance, LiveInstance]]:
+    """sales.test lists eng.test in its config; eng.test lists no one yet."""
+    sales = LiveInstance("sales.test", tmp_path / "sales")
+    eng = LiveInstance("eng.test", tmp_path / "eng")
+    resolve = {sales.domain: sales.address, eng.domain: eng.address}
+    sales.write_config(peers=[eng.domain], resolve=resolve)
+    eng.write_config(peers=[], resolve=resolve)
+    start_all([sales, eng])
+    try:
+        yield sales, eng
+    finally:
+        sales.stop()
+        eng.stop()
+
+
+def test_peer_add_status_and_remove_reach_the_running_server(
+    pair: tuple[LiveInstance, LiveInstance],
+) -> None:
+    sales, eng = pair
+    assert eng.cli("peer", "list").stdout.splitlines()[1:] == []
+    added = eng.cli("peer", "add", "sales.test", "--name", "Sales")
+    assert "sales.test added" in added.stdout
+    listed = eng.cli("peer", "list").stdout.splitlines()[1]
+    assert listed.split("\t")[:3] == ["sales.test", "Sales", "admin"]
+    wait_for(
+        lambda: status_rows(eng)["sales.test"][1] == "accepted/accepted",
+        "the instance actors to follow each other",
+    )
+    wait_for(lambda: status_rows(sales)["eng.test"][1] == "accepted/accepted", "sales' view")
+    row = status_rows(eng)["sales.test"]
+    assert row[2] != "-" and row[3:5] == ["0", "0"]  # a success, nothing queued or dead
+
+    # A config peer cannot be removed from the CLI: the next start would list it again.
+    refused = sales.cli_result("peer", "remove", "eng.test")
+    assert refused.returncode == 2 and "config" in refused.stderr
+
+    removed = eng.cli("peer", "remove", "sales.test")
+    assert "sales.test removed" in removed.stdout
+    assert status_rows(eng) == {}
+    missing = eng.cli_result("peer", "remove", "sales.test")
+    assert missing.returncode == 2 and "not a peer" in missing.stderr
+    bad = eng.cli_result("peer", "add", "not a domain")
+    assert bad.returncode == 2 and "not a domain name" in bad.stderr
+
+
+def test_domain_block_and_list(pair: tuple[LiveInstance, LiveInstance]) -> None:
+    _, eng = pair
+    eng.cli("domain", "block", "spam.example", "--reason", "spam")
+    eng.cli("domain", "block", "loud.example", "--severity", "silence")
+    listing = eng.cli("domain", "list").stdout
+    assert "spam.example\treject\t" in listing and "\tspam" in listing
+    assert "loud.example\tsilence\t" in listing
+    eng.cli("domain", "unblock", "spam.example")
+    assert "spam.example" not in eng.cli("domain", "list").stdout
+    assert eng.cli_result("domain", "unblock", "spam.example").returncode == 2
