@@ -18,6 +18,10 @@ from store.batches import rows_in
 from store.db import Connection, db_time, parse_db_time
 
 NO_MAX = 2**63 - 1
+_PEERS_ONLY = "(a.domain IS NULL OR a.domain IN (SELECT domain FROM peers))"
+"""Local accounts and those of current peers: in allowlist mode, the people of a division
+that is no longer a peer leave the directory and people search (their posts stay)."""
+
 _VISIBLE_ACCOUNT = (
     "a.suspended_at IS NULL AND NOT (a.domain IS NULL AND a.actor_type = 'Application')"
     " AND NOT EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id"
@@ -157,12 +161,13 @@ async def search_account_ids(
     following_of: int | None = None,
     limit: int,
     offset: int = 0,
+    peers_only: bool = False,
 ) -> list[int]:
     """Accounts with, for each word of `term`, a word of their username or display name
     starting with it, or, for people in the directory, of their department or title (the
     account search index, migration 0018: a look-up, not a scan); on one remote `domain` or
-    only local ones if asked. The exact username first, then name matches, then local
-    accounts, then by username."""
+    only local ones if asked; of current peers only if `peers_only` (allowlist mode). The
+    exact username first, then name matches, then local accounts, then by username."""
     words = directory.query_words(term)
     if not words:
         return []
@@ -175,6 +180,8 @@ async def search_account_ids(
         "offset": offset,
     }
     where = [_VISIBLE_ACCOUNT]
+    if peers_only:
+        where.append(_PEERS_ONLY)
     if local_only:
         where.append("a.domain IS NULL")
     elif domain is not None:
@@ -214,13 +221,17 @@ async def directory_ids(
     offset: int,
     limit: int,
     department: str | None = None,
+    peers_only: bool = False,
 ) -> list[int]:
     """Discoverable people for the profile directory, ours and those synced from peers
-    (unless `local_only`): recently active first (`active`, by their newest post) or newest
-    accounts first (`new`). `department` keeps those whose Department field is that one
-    (case-insensitively), found through the account search index."""
+    (unless `local_only`; of current peers only if `peers_only`): recently active first
+    (`active`, by their newest post) or newest accounts first (`new`). `department` keeps
+    those whose Department field is that one (case-insensitively), found through the
+    account search index."""
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     where = ["a.discoverable = 1", _VISIBLE_ACCOUNT]
+    if peers_only:
+        where.append(_PEERS_ONLY)
     if local_only:
         where.append("a.domain IS NULL")
     source = "accounts a"

@@ -230,3 +230,22 @@ async def test_the_feed_is_for_peers_only(rig: Rig) -> None:
     # A bad cursor is a clear 400
     with pytest.raises(FetchError, match="400"):
         await rig.services("a.test").fetcher.fetch_json(f"{feed}?since=soon")
+
+
+async def test_people_of_a_removed_division_leave_the_directory(make_config: MakeConfig) -> None:
+    configs = [make_config("a.test"), make_config("c.test", peers=("a.test",))]
+    async with Rig(configs) as rig:
+        async with await rig.admin_client("a.test") as admin:
+            await admin.post("/api/v1/admin/domain_allows", json={"domain": "c.test"})
+            alice = await rig.api_client("a.test", "alice")
+            carol = await rig.api_client("c.test", "carol")
+            async with alice, carol:
+                await set_profile(carol, "Carol Diaz", {"Department": "Site Reliability"})
+                for domain in ("a.test", "c.test"):
+                    await rig.services(domain).workers.directory.request()
+                await rig.drain()
+                assert await find(alice, "reliab") == ["carol@c.test"]
+                assert "carol@c.test" in await accts(alice, "/api/v1/directory")
+                await admin.delete("/api/v1/admin/domain_allows/c.test")
+                assert await find(alice, "reliab") == []
+                assert "carol@c.test" not in await accts(alice, "/api/v1/directory")

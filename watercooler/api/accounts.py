@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from federation import activities
 from federation.errors import FederationError
+from federation.policy import ALLOWLIST
 from outbox.publish import ProfileChange, PublishError
 from store import accounts, api_queries, follows, pins
 from store.db import Connection
@@ -335,6 +336,7 @@ async def search(request: Request) -> Response:
                 following_of=caller.account.id if following else None,
                 limit=limit,
                 offset=offset,
+                peers_only=svc.policy.mode == ALLOWLIST,
             )
     return FastJSONResponse(await _entities(svc, list(dict.fromkeys(found))[:limit]))
 
@@ -359,6 +361,7 @@ async def directory(request: Request) -> Response:
             offset=int_param(request, "offset", 0, maximum=1_000_000, minimum=0),
             limit=int_param(request, "limit", ACCOUNT_LIST_LIMIT, maximum=ACCOUNT_LIST_MAX),
             department=department,
+            peers_only=svc.policy.mode == ALLOWLIST,
         )
     return FastJSONResponse(await _entities(svc, ids))
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from federation.errors import FederationError
+from federation.policy import ALLOWLIST
 from inbox.from_as import note_from, store_note
 from store import api_queries, api_search, statuses
 from store.db import Connection
@@ -147,6 +148,7 @@ async def search(request: Request) -> Response:
                         following_of=viewer if following else None,
                         limit=limit,
                         offset=offset,
+                        peers_only=svc.policy.mode == ALLOWLIST,
                     )
         if want["statuses"]:
             async with svc.db.read() as conn:
