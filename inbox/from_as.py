@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from federation.errors import FederationError, ParseError
@@ -29,6 +31,8 @@ from store import (
     timelines,
 )
 from store import media as stored_media
+from store.db import Connection
+from store.in_thread import in_thread
 from store.media import NewMedia
 from store.records import AccountRecord, StatusRecord
 from store.statuses import NewStatus
@@ -189,28 +193,68 @@ async def store_note(
         language=note.language,
     )
     published = note.published or ctx.clock()
+    media = media_from_as(note.attachments, author.id, allows=ctx.fetcher.policy.allows)
     async with ctx.db.transaction() as conn:
-        if await statuses.get_by_uri(conn, note.id) is not None:
+        # every statement of the write in one trip to the writer's thread (store.in_thread):
+        # some 20 trips each way per post were most of the inbox worker's time
+        stored = await in_thread(
+            conn,
+            _write_status,
+            new,
+            _Extras(ctx.db.new_id, media, mentioned, hashtags, parent, item_id),
+            now=min(published, ctx.clock()),
+            clock=ctx.clock,
+        )
+    if stored is None:
+        async with ctx.db.read() as conn:
             return await statuses.get_by_uri(conn, note.id)
-        status = await statuses.insert(conn, ctx.db.new_id(), new, min(published, ctx.clock()))
-        media = media_from_as(note.attachments, author.id, allows=ctx.fetcher.policy.allows)
-        await stored_media.replace_remote(conn, ctx.db.new_id, status.id, media, ctx.clock())
-        await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
-        await notifications.notify_mentioned(conn, ctx.db.new_id, status, now=ctx.clock())
-        if item_id is not None:  # a post as it is published (a Create), not one fetched later
-            await notifications.notify_subscribers(conn, ctx.db.new_id, status, now=ctx.clock())
-        await statuses.set_tags(conn, status.id, hashtags)
-        if parent is not None:
-            await statuses.adjust_count(conn, parent.id, "replies_count", 1)
-        readers = {a.id for a in mentioned if a.is_local}
-        if visibility != "direct":
-            readers.update(await follows.local_follower_ids(conn, author.id))
-        await timelines.add(conn, readers, status.id)
-        await conversations.add_status(conn, ctx.db.new_id, status, readers, now=ctx.clock())
-        if item_id is not None:
-            await inbox_items.add_recipients(conn, item_id, readers)
+    status, readers = stored
     log.info("status stored status=%s visibility=%s readers=%d", note.id, visibility, len(readers))
     return status
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """What goes with a new remote status besides its row."""
+
+    new_id: Callable[[], int]
+    media: list[NewMedia]
+    mentioned: list[AccountRecord]
+    hashtags: list[str]
+    parent: StatusRecord | None
+    item_id: int | None  # the inbox item of a Create; None for a post fetched later
+
+
+async def _write_status(
+    conn: Connection,
+    new: NewStatus,
+    extras: _Extras,
+    *,
+    now: datetime,
+    clock: Callable[[], datetime],
+) -> tuple[StatusRecord, set[int]] | None:
+    """Insert the status with its media, mentions, tags and notifications and put it on its
+    readers' timelines; None if it was stored meanwhile. Awaits nothing but `conn`."""
+    if await statuses.get_by_uri(conn, new.uri) is not None:
+        return None
+    status = await statuses.insert(conn, extras.new_id(), new, now)
+    await stored_media.replace_remote(conn, extras.new_id, status.id, extras.media, clock())
+    mentioned = extras.mentioned
+    await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
+    await notifications.notify_mentioned(conn, extras.new_id, status, now=clock())
+    if extras.item_id is not None:  # a post as it is published (a Create)
+        await notifications.notify_subscribers(conn, extras.new_id, status, now=clock())
+    await statuses.set_tags(conn, status.id, extras.hashtags)
+    if extras.parent is not None:
+        await statuses.adjust_count(conn, extras.parent.id, "replies_count", 1)
+    readers = {a.id for a in mentioned if a.is_local}
+    if new.visibility != "direct":
+        readers.update(await follows.local_follower_ids(conn, new.account_id))
+    await timelines.add(conn, readers, status.id)
+    await conversations.add_status(conn, extras.new_id, status, readers, now=clock())
+    if extras.item_id is not None:
+        await inbox_items.add_recipients(conn, extras.item_id, readers)
+    return status, readers
 
 
 async def _parent(ctx: InboxContext, in_reply_to: str | None, depth: int) -> StatusRecord | None:
