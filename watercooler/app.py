@@ -48,11 +48,16 @@ def create_app(
         services.streaming.bind(StreamFanout(services, services.streaming.settings))
         app.state.services = services
         stop = asyncio.Event()
-        workers = (
-            asyncio.create_task(services.workers.run_forever(stop))
-            if config.server.workers and run_workers
-            else None
-        )
+        workers = None
+        if run_workers:
+            # With `server.workers = false` the queues run in `watercooler worker`; this
+            # process still follows peer changes and counts what its inbox refused.
+            runner = (
+                services.workers.run_forever(stop)
+                if config.server.workers
+                else services.peering.watch(stop)
+            )
+            workers = asyncio.create_task(runner)
         log.info("instance ready domain=%s", config.instance.domain)
         try:
             yield

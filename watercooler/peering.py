@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -271,9 +271,24 @@ class Peering:
             await peers.add_counts(conn, counts, now=self.clock())
 
     async def run_forever(self, stop: asyncio.Event) -> None:
+        await self._every_poll(stop, self.run_once)
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Only follow the stored lists and add the counts, without linking: for a server
+        whose workers run in another process (`watercooler worker` links peers)."""
+
+        async def follow() -> None:
+            await self.reload_if_changed()
+            await self.flush_counts()
+
+        await self._every_poll(stop, follow)
+
+    async def _every_poll(
+        self, stop: asyncio.Event, cycle: Callable[[], Awaitable[object]]
+    ) -> None:
         while not stop.is_set():
             try:
-                await self.run_once()
+                await cycle()
             except Exception:
                 log.exception("peering cycle failed")
             try:

@@ -85,3 +85,26 @@ def test_domain_block_and_list(pair: tuple[LiveInstance, LiveInstance]) -> None:
     eng.cli("domain", "unblock", "spam.example")
     assert "spam.example" not in eng.cli("domain", "list").stdout
     assert eng.cli_result("domain", "unblock", "spam.example").returncode == 2
+
+
+def test_a_server_without_workers_follows_peer_changes_too(tmp_path: Path) -> None:
+    """With `server.workers = false` the queues run in `watercooler worker`; the server
+    itself must still take a peer added from the CLI, or it refuses the peer's answers."""
+    sales = LiveInstance("sales.test", tmp_path / "sales")
+    eng = LiveInstance("eng.test", tmp_path / "eng")
+    resolve = {sales.domain: sales.address, eng.domain: eng.address}
+    sales.write_config(peers=[eng.domain], resolve=resolve)
+    eng.write_config(peers=[], resolve=resolve, workers=False)
+    start_all([sales, eng])
+    worker = eng.spawn("worker")
+    try:
+        eng.cli("peer", "add", "sales.test")
+        wait_for(
+            lambda: status_rows(eng)["sales.test"][1] == "accepted/accepted",
+            "the link through a separate worker process",
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+        sales.stop()
+        eng.stop()
