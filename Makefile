@@ -28,7 +28,13 @@ $(NPM_STAMP): $(JS_CLIENTS)/package.json $(JS_CLIENTS)/package-lock.json
 	cd $(JS_CLIENTS) && npm ci --no-audit --no-fund
 	@touch $@
 
-test: $(BIN)/watercooler $(NPM_STAMP)
+# The browser tests (tests/web) drive Debian's chromium through Playwright's Python package.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: $(BIN)/watercooler $(NPM_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q

@@ -443,6 +443,15 @@ async def session_user_id(conn: Connection, token_hash: str, now: datetime) -> i
     return int(row[0]) if row else None
 
 
+async def revoke_session(conn: Connection, token_hash: str, now: datetime) -> None:
+    """End a session (sign-out): its cookie signs no one in from now on."""
+    await conn.execute(
+        "UPDATE oauth_sessions SET revoked_at = :now WHERE token_hash = :hash"
+        " AND revoked_at IS NULL",
+        {"hash": token_hash, "now": db_time(now)},
+    )
+
+
 async def purge_sessions(conn: Connection, before: datetime) -> None:
     await conn.execute(
         "DELETE FROM oauth_sessions WHERE expires_at < :before", {"before": db_time(before)}

@@ -25,6 +25,7 @@ from watercooler.routing import IndexedRouter
 from watercooler.services import Clock, start_services, system_clock
 from watercooler.streaming.fanout import StreamFanout
 from watercooler.streaming.hub import StreamingSettings
+from watercooler.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def create_app(
             *c2s.routes,
             *media.routes,
             *oauth_routes.routes,
+            *web_routes.routes,
             *api.routes,
             api.not_found,  # last: unknown /api/ paths answer 404 JSON
         ],

@@ -413,6 +413,14 @@ class OAuthServer:
             )
         return secret
 
+    async def end_session(self, cookie: str | None) -> None:
+        """Sign-out: the session ends on the server, not only in the browser, so a copied
+        cookie is worthless afterwards."""
+        if not cookie or len(cookie) > 100:
+            return
+        async with self.db.transaction() as conn:
+            await store.revoke_session(conn, hash_token(cookie), self.clock())
+
     async def session_user(self, cookie: str | None) -> UserRecord | None:
         if not cookie or len(cookie) > 100:
             return None

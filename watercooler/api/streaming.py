@@ -5,9 +5,10 @@ connection, `subscribe`/`unsubscribe` messages) and the server-sent-event endpoi
 A user token is required for every stream (Mastodon 4.2+; public streams too, as this
 instance's public timelines need one). It may come as `Authorization: Bearer`, as the
 `access_token` query parameter, or, on a WebSocket, as the `Sec-WebSocket-Protocol` header,
-which is echoed back as Mastodon's server does. A bad token is refused before the WebSocket
-handshake with a 401 JSON answer, as Mastodon refuses the upgrade. What each stream carries
-is decided in watercooler.streaming.
+which is echoed back as Mastodon's server does. The event streams also take the web pages'
+session cookie (read-only), as a browser's EventSource sends no header. A bad token is
+refused before the WebSocket handshake with a 401 JSON answer, as Mastodon refuses the
+upgrade. What each stream carries is decided in watercooler.streaming.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from watercooler.streaming.hub import (
     TooManyConnections,
 )
 from watercooler.streaming.streams import StreamError, StreamKey, parse_stream
+from watercooler.web.session import session_cookie, signed_in
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,21 @@ async def _caller(svc: Services, token: str | None) -> tuple[Caller, str]:
     return Caller(user=user, account=account, scopes=record.scopes), token_hash
 
 
+async def _event_caller(request: Request, svc: Services) -> tuple[Caller, str]:
+    """An event stream's reader: by token, or else (the web pages' EventSource, which cannot
+    send a header) by the browser's session cookie, read-only. The cookie is SameSite=Lax,
+    so another site's page cannot open a stream with it; WebSockets take tokens only."""
+    token = _token(request)
+    if token is not None or request.headers.get("sec-fetch-site") == "cross-site":
+        return await _caller(svc, token)
+    viewer = await signed_in(request)
+    if viewer is None:
+        return await _caller(svc, None)
+    scopes = ("read:statuses", "read:notifications")
+    session = session_cookie(request) or ""
+    return Caller(user=viewer.user, account=viewer.account, scopes=scopes), hash_token(session)
+
+
 async def _admit(svc: Services, caller: Caller, key: StreamKey) -> None:
     """May the caller have this stream: its scope, and a list must be the caller's own."""
     if not caller.allows(key.scope):
@@ -127,7 +144,7 @@ def _event_stream(name: str) -> Callable[[Request], Awaitable[Response]]:
         if name.startswith("public") and flag(params.get("only_media")):
             stream = f"{name}:media"
         try:
-            caller, token_hash = await _caller(svc, _token(request))
+            caller, token_hash = await _event_caller(request, svc)
             key = parse_stream(stream, params)
             await _admit(svc, caller, key)
             client = _new_client(svc, caller, token_hash)

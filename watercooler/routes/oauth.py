@@ -4,7 +4,8 @@ RFC 8414 metadata. The rules are in watercooler/oauth.py; this module speaks HTT
 The pages are plain server-rendered HTML, no JavaScript. Every form carries a CSRF token bound
 to a short-lived MACed cookie and to the browser's session; the session cookie is an opaque
 random secret whose digest the database keeps. Both cookies are HttpOnly and SameSite=Lax,
-and Secure (with the `__Host-` prefix) when the instance runs on https.
+and Secure (with the `__Host-` prefix) when the instance runs on https. That scheme lives in
+watercooler/web/session.py, shared with the web pages: one session, one sign-in.
 """
 
 from __future__ import annotations
@@ -25,13 +26,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from store.records import UserRecord
-from watercooler.accounts import hash_token
 from watercooler.auth import bearer_token
-from watercooler.http import FastJSONResponse, services
+from watercooler.http import FastJSONResponse
 from watercooler.oauth import (
     OOB,
     SCOPE_DESCRIPTIONS,
-    SESSION_LIFETIME,
     AuthorizationRequest,
     AuthorizeError,
     InvalidApplication,
@@ -42,6 +41,14 @@ from watercooler.oauth import (
     credential_application_json,
     one,
     redirect_location,
+)
+from watercooler.web.session import (
+    csrf_ok,
+    issue_csrf,
+    oauth_server,
+    session_cookie_name,
+    set_csrf_cookie,
+    set_session_cookie,
 )
 
 log = logging.getLogger(__name__)
@@ -60,16 +67,6 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-
-
-def oauth_server(request: Request) -> OAuthServer:
-    """The instance's authorization server, made on first use (tests may install their own
-    as `app.state.oauth` before the first request)."""
-    server: OAuthServer | None = getattr(request.app.state, "oauth", None)
-    if server is None:
-        server = OAuthServer(services(request))
-        request.app.state.oauth = server
-    return server
 
 
 # -- request parameters ----------------------------------------------------------------------
@@ -314,43 +311,13 @@ def _hidden(fields: dict[str, str]) -> str:
     )
 
 
-def _session_cookie_name(server: OAuthServer) -> str:
-    return "__Host-wc_session" if server.secure_cookies else "wc_session"
-
-
-def _csrf_cookie_name(server: OAuthServer) -> str:
-    return "__Host-wc_csrf" if server.secure_cookies else "wc_csrf"
-
-
-def _set_cookie(response: Response, server: OAuthServer, name: str, value: str, age: int) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=age,
-        path="/",
-        secure=server.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
-
-
-def _binding(request: Request, server: OAuthServer) -> str:
-    """What a CSRF token is bound to besides its cookie: the browser's session, if any."""
-    session = request.cookies.get(_session_cookie_name(server))
-    return hash_token(session) if session else "-"
-
-
 async def _with_csrf(request: Request, server: OAuthServer) -> tuple[str, str]:
     """(cookie value, form token) for a page about to be shown."""
-    csrf = await server.csrf()
-    cookie = request.cookies.get(_csrf_cookie_name(server))
-    return csrf.issue(cookie, _binding(request, server))
+    return await issue_csrf(request, server)
 
 
 async def _csrf_ok(request: Request, server: OAuthServer, params: dict[str, Any]) -> bool:
-    csrf = await server.csrf()
-    cookie = request.cookies.get(_csrf_cookie_name(server))
-    return csrf.verify(cookie, one(params, "csrf_token"), _binding(request, server))
+    return await csrf_ok(request, server, one(params, "csrf_token"))
 
 
 def _csrf_refused() -> HTMLResponse:
@@ -403,7 +370,7 @@ async def _sign_in_page(
         '<button type="submit">Sign in</button></form>'
     )
     response = _page(f"Sign in — {server.domain}", body, status=status)
-    _set_cookie(response, server, _csrf_cookie_name(server), cookie, 3600)
+    set_csrf_cookie(response, server, cookie)
     return response
 
 
@@ -439,7 +406,7 @@ async def _consent_page(
         f'<p><small>Not you? <a href="{_e(switch)}">Sign in as someone else</a>.</small></p>'
     )
     response = _page(f"Authorize {app.name}", body)
-    _set_cookie(response, server, _csrf_cookie_name(server), cookie, 3600)
+    set_csrf_cookie(response, server, cookie)
     return response
 
 
@@ -471,7 +438,7 @@ async def authorize_page(request: Request) -> Response:
         auth = await server.authorization_request(params)
     except AuthorizeError as error:
         return _authorize_failed(error)
-    user = await server.session_user(request.cookies.get(_session_cookie_name(server)))
+    user = await server.session_user(request.cookies.get(session_cookie_name(server)))
     if user is None or _truthy(one(params, "force_login")):
         return await _sign_in_page(request, server, auth)
     return await _consent_page(request, server, auth, user)
@@ -500,8 +467,7 @@ async def sign_in(request: Request) -> Response:
     session = await server.start_session(user)
     location = f"/oauth/authorize?{urlencode(auth.params())}"
     response = RedirectResponse(location, status_code=303, headers=_NO_STORE)
-    age = int(SESSION_LIFETIME.total_seconds())
-    _set_cookie(response, server, _session_cookie_name(server), session, age)
+    set_session_cookie(response, server, session)
     return response
 
 
@@ -518,7 +484,7 @@ async def decide(request: Request) -> Response:
         auth = await server.authorization_request(params)
     except AuthorizeError as error:
         return _authorize_failed(error)
-    user = await server.session_user(request.cookies.get(_session_cookie_name(server)))
+    user = await server.session_user(request.cookies.get(session_cookie_name(server)))
     if user is None:
         return await _sign_in_page(
             request, server, auth, message="Your session has ended; sign in again.", status=401

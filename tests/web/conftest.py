@@ -1,0 +1,135 @@
+"""Browser tests: Playwright's Python package driving Debian's chromium against live
+instances (real `watercooler serve` processes on loopback). The browser reaches each
+division by its domain through chromium's host resolver rules, as employees do by DNS.
+
+Screenshots go to tests/web/artifacts/ (git-ignored), to be looked at by people."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.live import LiveInstance, start_all
+
+CHROMIUM = Path(os.environ.get("WATERCOOLER_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PASSWORD = "correct horse battery"
+LINK_WAIT = 20.0
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-proxy-server",
+]
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is missing (`make test` installs Debian's chromium)", allow_module_level=True
+    )
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Divisions:
+    """Two divisions peered with each other, with alice on sales and bob on eng."""
+
+    sales: LiveInstance
+    eng: LiveInstance
+
+
+def _linked(live: LiveInstance, peer: str) -> bool:
+    """Do the instance actors of `live` and `peer` follow each other (`peer status`)?"""
+    lines = live.cli("peer", "status").stdout.strip().splitlines()
+    header = lines[0].split("\t")
+    for line in lines[1:]:
+        row = dict(zip(header, line.split("\t"), strict=False))
+        if row.get("domain") == peer:
+            return row.get("linked") == "accepted/accepted"
+    return False
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = LINK_WAIT) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def divisions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Divisions]:
+    folder = tmp_path_factory.mktemp("divisions")
+    sales = LiveInstance("sales.test", folder / "sales")
+    eng = LiveInstance("eng.test", folder / "eng")
+    resolve = {sales.domain: sales.address, eng.domain: eng.address}
+    sales.write_config(peers=[eng.domain], resolve=resolve)
+    eng.write_config(peers=[sales.domain], resolve=resolve)
+    sales.cli("user", "add", "alice", "--password-stdin", stdin=f"{PASSWORD}\n")
+    eng.cli("user", "add", "bob", "--password-stdin", stdin=f"{PASSWORD}\n")
+    start_all([sales, eng])
+    try:
+        wait_until(
+            lambda: _linked(sales, eng.domain) and _linked(eng, sales.domain),
+            "the divisions' link",
+        )
+        yield Divisions(sales, eng)
+    finally:
+        sales.stop()
+        eng.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(divisions: Divisions) -> Iterator[Browser]:
+    """Headless chromium that resolves both divisions' domains to their loopback ports."""
+    rules = ", ".join(
+        f"MAP {live.domain} {live.address}" for live in (divisions.sales, divisions.eng)
+    )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[*CHROMIUM_ARGS, f"--host-resolver-rules={rules}"],
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Pages in fresh browser contexts (each its own cookies: one person), all closed after."""
+    contexts = []
+
+    def make(**options: object) -> Page:
+        context = browser.new_context(**options)  # type: ignore[arg-type]
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, live: LiveInstance, username: str) -> None:
+    page.goto(f"{live.base_url}/web/sign_in")
+    page.get_by_label("Username or e-mail").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live.base_url}/web/home")

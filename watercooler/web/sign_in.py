@@ -1,0 +1,73 @@
+"""Signing in and out of the web pages, with the OAuth pages' session (one sign-in for both)
+and their password check, lockout and logging (`OAuthServer.check_credentials`)."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from watercooler.oauth import SignInFailed
+from watercooler.web.pages import page, read_form, render, safe_next, see_other
+from watercooler.web.session import (
+    clear_session_cookie,
+    oauth_server,
+    session_cookie,
+    set_session_cookie,
+    signed_in,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@page
+async def sign_in_page(request: Request) -> Response:
+    """GET /web/sign_in: the form; a signed-in browser goes straight on."""
+    target = safe_next(request.query_params.get("next"))
+    if await signed_in(request) is not None:
+        return see_other(target)
+    return await render(request, "sign_in.html", {"next": target, "login": ""}, viewer=None)
+
+
+@page
+async def sign_in(request: Request) -> Response:
+    """POST /web/sign_in: check the password, start a session, go where the person was."""
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    login = str(form.get("username") or "").strip()[:320]
+    password = str(form.get("password") or "")
+    server = oauth_server(request)
+    try:
+        user = await server.check_credentials(login, password, _address(request))
+    except SignInFailed as failure:
+        context = {"next": target, "login": login, "message": str(failure)}
+        return await render(request, "sign_in.html", context, viewer=None, status=failure.status)
+    response = see_other(target)
+    set_session_cookie(response, server, await server.start_session(user))
+    return response
+
+
+@page
+async def sign_out(request: Request) -> Response:
+    """POST /web/sign_out: the session ends on the server and the browser forgets it."""
+    viewer = await signed_in(request)
+    await read_form(request)
+    await oauth_server(request).end_session(session_cookie(request))
+    if viewer is not None:
+        log.info("web sign-out user=%s", viewer.user.username)
+    response = see_other("/web/sign_in")
+    clear_session_cookie(response, oauth_server(request))
+    return response
+
+
+routes = [
+    Route("/web/sign_in", sign_in_page, methods=["GET"]),
+    Route("/web/sign_in", sign_in, methods=["POST"]),
+    Route("/web/sign_out", sign_out, methods=["POST"]),
+]
