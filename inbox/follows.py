@@ -9,7 +9,7 @@ from federation.activities import Activity
 from federation.policy import domain_of
 from inbox.context import InboxContext
 from inbox.from_as import NotAllowed
-from store import accounts, follows, notifications, peers
+from store import accounts, deliveries, follows, notifications, peers
 from store.records import InboxItemRecord
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,9 @@ async def _peer_follows(ctx: InboxContext, activity: Activity, item: InboxItemRe
             # us: the peering worker sends it (again) now that they are there.
             if mine is not None:
                 await follows.delete(conn, mine.id)
+                await deliveries.cancel_dead_of(
+                    conn, mine.uri, ctx.clock(), reason="sent again once the peer listed us"
+                )
             await peers.reset_attempt(conn, domain)
     await ctx.publisher.answer_follow(ours, follower, json.loads(item.body), accept=True)
     log.info("peer instance actor follows ours actor=%s", activity.actor)

@@ -48,7 +48,9 @@ TRANSITIONS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         PENDING: frozenset({SENT, RETRYING, GONE, DEAD, CANCELLED}),
         RETRYING: frozenset({SENT, RETRYING, GONE, DEAD, CANCELLED}),
-        DEAD: frozenset({PENDING}),  # an admin's `queue retry`
+        # an admin's `queue retry`; cancelled when the failure stopped mattering (the peer
+        # was removed, or a refused Follow was sent again under a new id)
+        DEAD: frozenset({PENDING, CANCELLED}),
         SENT: frozenset(),
         GONE: frozenset(),
         CANCELLED: frozenset(),
@@ -463,8 +465,19 @@ async def cancel_for_host(
     return await _changed(
         conn,
         "UPDATE deliveries SET state = 'cancelled', last_error = :reason, locked_until = NULL,"
-        f" updated_at = :now WHERE host = :host AND state IN ({_INTO[CANCELLED]})",
+        f" updated_at = :now WHERE host = :host AND state IN ({_in_list(ACTIVE)})",
         {"host": host.lower(), "reason": reason, "now": db_time(now)},
+    )
+
+
+async def cancel_dead_of(conn: Connection, activity_uri: str, now: datetime, *, reason: str) -> int:
+    """Cancel the dead deliveries of one activity that no longer matters (a refused Follow
+    sent again under a new id), so the queue does not show a failure that was resolved."""
+    return await _changed(
+        conn,
+        "UPDATE deliveries SET state = 'cancelled', last_error = :reason, updated_at = :now"
+        " WHERE activity_uri = :uri AND state = 'dead'",
+        {"uri": activity_uri, "reason": reason, "now": db_time(now)},
     )
 
 
@@ -482,6 +495,18 @@ async def retry_dead(conn: Connection, *, now: datetime, host: str | None = None
         f" locked_until = NULL, updated_at = :now WHERE {where}",
         params,
     )
+
+
+async def list_dead(conn: Connection, *, limit: int = 50) -> list[DeliveryRecord]:
+    """The newest dead deliveries, for the admin queue page; their bodies are left out
+    (`body` is empty): the page shows where and why, not what."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM deliveries WHERE state = 'dead'"
+        " ORDER BY updated_at DESC, id DESC LIMIT :limit",
+        {"limit": limit},
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [_record(row, "") for row in rows]
 
 
 @dataclass(slots=True)

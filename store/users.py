@@ -120,3 +120,32 @@ async def disable(conn: Connection, user_id: int, now: datetime) -> None:
         "UPDATE oauth_tokens SET revoked_at = :now WHERE user_id = :id AND revoked_at IS NULL",
         {"id": user_id, "now": db_time(now)},
     )
+
+
+async def reset_password(conn: Connection, user_id: int, password_hash: str, now: datetime) -> None:
+    """An admin's reset: a one-time password to change at the next sign-in, and every token,
+    refresh token and browser session of the user ends (whoever held them loses access)."""
+    params = {"id": user_id, "now": db_time(now)}
+    await conn.execute(
+        "UPDATE users SET password_hash = :hash, must_change_password = 1 WHERE id = :id",
+        {"id": user_id, "hash": password_hash},
+    )
+    for table in ("oauth_tokens", "oauth_refresh_tokens", "oauth_sessions"):
+        await conn.execute(
+            f"UPDATE {table} SET revoked_at = :now WHERE user_id = :id AND revoked_at IS NULL",
+            params,
+        )
+
+
+async def set_admin(conn: Connection, user_id: int, admin: bool) -> None:
+    await conn.execute(
+        "UPDATE users SET admin = :admin WHERE id = :id", {"id": user_id, "admin": int(admin)}
+    )
+
+
+async def count_active_admins(conn: Connection) -> int:
+    async with conn.execute(
+        "SELECT count(*) FROM users WHERE admin = 1 AND disabled_at IS NULL"
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0

@@ -15,7 +15,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from watercooler import api
+from watercooler import api, instance_settings
 from watercooler.config import Config
 from watercooler.cors import ApiCors
 from watercooler.http import EXCEPTION_HANDLERS
@@ -25,6 +25,7 @@ from watercooler.routing import IndexedRouter
 from watercooler.services import Clock, start_services, system_clock
 from watercooler.streaming.fanout import StreamFanout
 from watercooler.streaming.hub import StreamingSettings
+from watercooler.web import admin as web_admin
 from watercooler.web import routes as web_routes
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ def create_app(
             config, clock=clock, transport=transport, streaming=streaming
         )
         services.streaming.bind(StreamFanout(services, services.streaming.settings))
+        # the settings admins changed at run time, over the file's (watercooler.instance_settings)
+        services.config = await instance_settings.apply(services.db, services.config)
         app.state.services = services
         stop = asyncio.Event()
         workers = None
@@ -81,6 +84,7 @@ def create_app(
             *media.routes,
             *oauth_routes.routes,
             *web_routes.routes,
+            *web_admin.routes,
             *api.routes,
             api.not_found,  # last: unknown /api/ paths answer 404 JSON
         ],

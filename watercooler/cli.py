@@ -21,14 +21,8 @@ from federation.uris import Uris
 from store import deliveries, inbox_items, users
 from store.db import Database
 from store.errors import NotFound
-from watercooler.accounts import (
-    AccountError,
-    create_token,
-    create_user,
-    disable_user,
-    ensure_instance_actor,
-    parse_scopes,
-)
+from watercooler.accounts import AccountError, create_token, ensure_instance_actor, parse_scopes
+from watercooler.admin import Actor, AdminError, cli_actions
 from watercooler.cli_org import OrgCommandError
 from watercooler.cli_org import register as register_org_commands
 from watercooler.cli_peers import PeerCommandError
@@ -97,8 +91,8 @@ async def ensure_admin(db: Database, config: Config) -> str | None:
     async with db.read() as conn:
         if await users.has_admin(conn):
             return None
-    created = await create_user(
-        db, Uris(config.instance.base_url), ADMIN_NAME, now=_now(), admin=True
+    created = await cli_actions(db, config, _now).create_user(
+        Actor.operator(), ADMIN_NAME, admin=True
     )
     return created.generated_password
 
@@ -177,9 +171,8 @@ def cmd_user_add(config: Config, args: argparse.Namespace) -> int:
     password = _read_password_stdin() if args.password_stdin else None
 
     async def work(db: Database) -> int:
-        uris = Uris(config.instance.base_url)
-        created = await create_user(
-            db, uris, args.name, now=_now(), password=password, admin=args.admin, email=args.email
+        created = await cli_actions(db, config, _now).create_user(
+            Actor.operator(), args.name, password=password, admin=args.admin, email=args.email
         )
         role = "admin" if created.user.admin else "user"
         print(f"created {role} {created.account.username} ({created.account.uri})")
@@ -207,7 +200,7 @@ def cmd_user_list(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_user_disable(config: Config, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
-        await disable_user(db, args.name, _now())
+        await cli_actions(db, config, _now).disable_user(Actor.operator(), args.name)
         print(f"disabled {args.name}; its tokens are revoked and its actor answers 410")
         return 0
 
@@ -285,8 +278,8 @@ def cmd_queue_status(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_queue_retry(config: Config, args: argparse.Namespace) -> int:
     async def work(db: Database) -> int:
-        async with db.transaction() as conn:
-            count = await deliveries.retry_dead(conn, now=_now(), host=args.host)
+        admin = cli_actions(db, config, _now)
+        count = await admin.retry_dead(Actor.operator(), host=args.host)
         print(f"{count} dead delivery(ies) queued again")
         return 0
 
@@ -398,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         PeerCommandError,
         OrgCommandError,
         AccountError,
+        AdminError,
         NotFound,
     ) as error:
         print(f"watercooler: {error}", file=sys.stderr)

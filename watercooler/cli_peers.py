@@ -1,6 +1,7 @@
 """`watercooler peer ...` and `watercooler domain ...`: the peer list and domain blocks.
 
-The commands change the database; a running server notices within a second (it polls the
+The commands change the database through `watercooler.admin` (each change written to the
+audit log, origin 'cli'); a running server notices within a second (it polls the
 stored policy version), refuses a removed peer from then on and links an added one. Output
 is tab-separated, one row per line, for IT's scripts.
 """
@@ -15,8 +16,9 @@ from datetime import UTC, datetime
 from federation.policy import normalise_domain, valid_domain
 from store import peers
 from store.db import Database
+from watercooler.admin import Actor, AdminError, cli_actions
 from watercooler.config import Config
-from watercooler.peering import PeerError, add_peer, peer_statuses, remove_peer
+from watercooler.peering import peer_statuses
 from watercooler.services import open_database
 
 
@@ -43,7 +45,7 @@ def _with_db(config: Config, work: Callable[[Database], Awaitable[int]]) -> int:
         db = await open_database(config)
         try:
             return await work(db)
-        except PeerError as error:
+        except AdminError as error:
             raise PeerCommandError(str(error)) from error
         finally:
             await db.close()
@@ -55,7 +57,8 @@ def cmd_peer_add(config: Config, args: argparse.Namespace) -> int:
     domain = _domain(args.domain)
 
     async def work(db: Database) -> int:
-        added = await add_peer(db, domain, _now(), name=args.name)
+        admin = cli_actions(db, config, _now)
+        added = await admin.add_peer(Actor.operator(), domain, name=args.name)
         if not added:
             print(f"{domain} is already a peer")
             return 0
@@ -70,7 +73,7 @@ def cmd_peer_remove(config: Config, args: argparse.Namespace) -> int:
     domain = _domain(args.domain)
 
     async def work(db: Database) -> int:
-        await remove_peer(db, domain, _now())
+        await cli_actions(db, config, _now).remove_peer(Actor.operator(), domain)
         print(f"{domain} removed; nothing more is sent to, fetched from or accepted from it")
         return 0
 
@@ -108,10 +111,9 @@ def cmd_domain_block(config: Config, args: argparse.Namespace) -> int:
     domain = _domain(args.domain)
 
     async def work(db: Database) -> int:
-        async with db.transaction() as conn:
-            await peers.block(
-                conn, domain, severity=args.severity, reason=args.reason or "", now=_now()
-            )
+        await cli_actions(db, config, _now).block_domain(
+            Actor.operator(), domain, severity=args.severity, reason=args.reason or ""
+        )
         print(f"{domain} blocked ({args.severity})")
         return 0
 
@@ -122,10 +124,7 @@ def cmd_domain_unblock(config: Config, args: argparse.Namespace) -> int:
     domain = _domain(args.domain)
 
     async def work(db: Database) -> int:
-        async with db.transaction() as conn:
-            removed = await peers.unblock(conn, domain)
-        if not removed:
-            raise PeerCommandError(f"{domain} is not blocked")
+        await cli_actions(db, config, _now).unblock_domain(Actor.operator(), domain)
         print(f"{domain} unblocked")
         return 0
 

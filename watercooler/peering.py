@@ -50,21 +50,21 @@ class PeerLink:
     incoming: str | None  # theirs of ours
 
 
-async def remove_peer(db: Database, domain: str, now: datetime) -> PeerRecord:
-    """Stop federating with `domain`: its row, both instance-actor follows and every
-    unfinished delivery to it go in one transaction. PeerError if it is not a peer or is
-    listed in the config (which would list it again at the next start)."""
+async def remove_peer(conn: Connection, domain: str, now: datetime) -> PeerRecord:
+    """Stop federating with `domain`, in the caller's transaction (with its audit row): its
+    row, both instance-actor follows and every unfinished delivery to it go. PeerError if it
+    is not a peer or is listed in the config (which would list it again at the next start).
+    A running server's policy follows at its next poll, or at once after `Peering.reload`."""
     domain = normalise_domain(domain)
-    async with db.transaction() as conn:
-        found = await peers.get(conn, domain)
-        if found is None:
-            raise PeerError(f"{domain} is not a peer")
-        if found.source == "config":
-            raise PeerError(f"{domain} is listed in the config file: remove its [[peers]] entry")
-        await peers.remove(conn, domain)
-        await unlink_peer(conn, found)
-        cancelled = await deliveries.cancel_for_host(conn, domain, now, reason="peer removed")
-    log.info("peer removed domain=%s cancelled_deliveries=%d", domain, cancelled)
+    found = await peers.get(conn, domain)
+    if found is None:
+        raise PeerError(f"{domain} is not a peer")
+    if found.source == "config":
+        raise PeerError(f"{domain} is listed in the config file: remove its [[peers]] entry")
+    await peers.remove(conn, domain)
+    await unlink_peer(conn, found)
+    cancelled = await deliveries.cancel_for_host(conn, domain, now, reason="peer removed")
+    log.info("peer removal domain=%s cancelled_deliveries=%d", domain, cancelled)
     return found
 
 
@@ -78,14 +78,6 @@ async def unlink_peer(conn: Connection, peer: PeerRecord) -> None:
         record = await follows.get(conn, follower.id, target.id)
         if record is not None:
             await follows.delete(conn, record.id)
-
-
-async def add_peer(
-    db: Database, domain: str, now: datetime, *, source: str = "admin", name: str | None = None
-) -> bool:
-    """List `domain` as a peer; False if it already was."""
-    async with db.transaction() as conn:
-        return await peers.add(conn, normalise_domain(domain), source=source, now=now, name=name)
 
 
 async def link_of(conn: Connection, peer: PeerRecord) -> PeerLink:
@@ -190,18 +182,6 @@ class Peering:
         await self.reload()
         log.info("peer policy reloaded peers=%d", len(self.policy.peers))
         return True
-
-    async def add(self, domain: str, *, name: str | None = None) -> bool:
-        """Add a peer here and now (admin API): the policy allows it at once."""
-        added = await add_peer(self.db, domain, self.clock(), name=name)
-        await self.reload()
-        return added
-
-    async def remove(self, domain: str) -> PeerRecord:
-        """Remove a peer here and now (admin API): the policy refuses it at once."""
-        removed = await remove_peer(self.db, domain, self.clock())
-        await self.reload()
-        return removed
 
     # ----- the instance actors' link -----------------------------------------------------
 

@@ -119,6 +119,9 @@ async def test_a_link_needs_both_sides_and_a_peer_added_at_run_time_joins(
             "a.test": ("accepted", "accepted"),
             "c.test": ("accepted", "accepted"),
         }
+        # c's first Follow, refused by b then, no longer shows as a dead delivery
+        statuses_at_c = {s.peer.domain: s for s in await peer_statuses(c.db)}
+        assert statuses_at_c["b.test"].dead == 0
         later = await c.publisher.post(carol, "Now everyone hears us")
         await rig.drain()
         seen = await public_timeline(rig, "b.test", "bob")

@@ -94,7 +94,7 @@ def test_workers_move_active_rows_to_every_outcome() -> None:
 
 def test_finished_states_are_final_and_only_dead_can_be_revived() -> None:
     assert FINISHED == {SENT, GONE, CANCELLED}
-    assert TRANSITIONS[DEAD] == {PENDING}
+    assert TRANSITIONS[DEAD] == {PENDING, CANCELLED}
     assert deliveries.sources_of(PENDING) == {DEAD}
     assert not deliveries.can_transition(SENT, RETRYING)
     assert not deliveries.can_transition(CANCELLED, PENDING)

@@ -3,7 +3,8 @@ allowlist) and `domain_blocks`, plus `/api/v1/admin/peers` with each peer's stat
 `/api/v1/admin/refusals` with what the policy refused, per domain.
 
 Only admins (a user with the admin flag, with the `admin:*` scope) may call these. Changes
-made here reach the running policy at once, not at the next poll. A domain allow's and a
+go through `watercooler.admin` (each one written to the audit log, origin 'api') and reach
+the running policy at once, not at the next poll. A domain allow's and a
 domain block's `id` is its domain: the peer list is keyed by domain, and clients treat ids
 as opaque strings.
 """
@@ -20,11 +21,12 @@ from starlette.routing import Route
 from federation.policy import normalise_domain, valid_domain
 from store import peers
 from store.peers import DomainBlockRecord, PeerRecord
+from watercooler.admin import Actor, AdminActions, AdminError, Missing
 from watercooler.api.entities import iso
 from watercooler.api.forms import body_params
 from watercooler.auth import Caller, authenticate
 from watercooler.http import FastJSONResponse, services
-from watercooler.peering import PeerError, PeerStatus, peer_statuses
+from watercooler.peering import PeerStatus, peer_statuses
 from watercooler.services import Services
 
 # Mastodon's severities, and ours: Mastodon's `suspend` is our `reject`.
@@ -38,6 +40,11 @@ async def _admin(request: Request, scope: str) -> tuple[Services, Caller]:
     if not caller.user.admin:
         raise HTTPException(403, "This action is not allowed")
     return svc, caller
+
+
+def _actor(caller: Caller) -> Actor:
+    """Who the audit log names for an API call: the token's user."""
+    return Actor.of_user(caller.user, "api")
 
 
 def _domain(value: Any) -> str:
@@ -105,11 +112,11 @@ async def get_allow(request: Request) -> Response:
 
 
 async def create_allow(request: Request) -> Response:
-    svc, _ = await _admin(request, "admin:write:domain_allows")
+    svc, caller = await _admin(request, "admin:write:domain_allows")
     params = await body_params(request)
     domain = _domain(params.get("domain"))
     name = params.get("name") if isinstance(params.get("name"), str) else None
-    await svc.peering.add(domain, name=name)
+    await AdminActions.of(svc).add_peer(_actor(caller), domain, name=name)
     async with svc.db.read() as conn:
         found = await peers.get(conn, domain)
     assert found is not None
@@ -117,12 +124,11 @@ async def create_allow(request: Request) -> Response:
 
 
 async def delete_allow(request: Request) -> Response:
-    svc, _ = await _admin(request, "admin:write:domain_allows")
+    svc, caller = await _admin(request, "admin:write:domain_allows")
     try:
-        await svc.peering.remove(request.path_params["id"])
-    except PeerError as error:
-        missing = "is not a peer" in str(error)
-        raise HTTPException(404 if missing else 422, str(error)) from error
+        await AdminActions.of(svc).remove_peer(_actor(caller), request.path_params["id"])
+    except AdminError as error:
+        raise HTTPException(404 if isinstance(error, Missing) else 422, str(error)) from error
     return FastJSONResponse({})
 
 
@@ -182,48 +188,38 @@ async def get_block(request: Request) -> Response:
 
 
 async def create_block(request: Request) -> Response:
-    svc, _ = await _admin(request, "admin:write:domain_blocks")
+    svc, caller = await _admin(request, "admin:write:domain_blocks")
     params = await body_params(request)
     domain = _domain(params.get("domain"))
     severity = _severity(params.get("severity"))
     reason = params.get("private_comment")
-    async with svc.db.transaction() as conn:
-        block = await peers.block(
-            conn,
-            domain,
-            severity=severity,
-            reason=reason if isinstance(reason, str) else "",
-            now=svc.clock(),
-        )
-    await svc.peering.reload()
+    block = await AdminActions.of(svc).block_domain(
+        _actor(caller), domain, severity=severity, reason=reason if isinstance(reason, str) else ""
+    )
     return FastJSONResponse(block_entity(block))
 
 
 async def update_block(request: Request) -> Response:
-    svc, _ = await _admin(request, "admin:write:domain_blocks")
+    svc, caller = await _admin(request, "admin:write:domain_blocks")
     current = await _block_of(svc, normalise_domain(request.path_params["id"]))
     params = await body_params(request)
     severity = _severity(params.get("severity", _TO_MASTODON[current.severity]))
     reason = params.get("private_comment", current.reason)
-    async with svc.db.transaction() as conn:
-        block = await peers.block(
-            conn,
-            current.domain,
-            severity=severity,
-            reason=reason if isinstance(reason, str) else "",
-            now=svc.clock(),
-        )
-    await svc.peering.reload()
+    block = await AdminActions.of(svc).block_domain(
+        _actor(caller),
+        current.domain,
+        severity=severity,
+        reason=reason if isinstance(reason, str) else "",
+    )
     return FastJSONResponse(block_entity(block))
 
 
 async def delete_block(request: Request) -> Response:
-    svc, _ = await _admin(request, "admin:write:domain_blocks")
-    async with svc.db.transaction() as conn:
-        removed = await peers.unblock(conn, normalise_domain(request.path_params["id"]))
-    if not removed:
-        raise HTTPException(404, "Record not found")
-    await svc.peering.reload()
+    svc, caller = await _admin(request, "admin:write:domain_blocks")
+    try:
+        await AdminActions.of(svc).unblock_domain(_actor(caller), request.path_params["id"])
+    except AdminError as error:
+        raise HTTPException(404, "Record not found") from error
     return FastJSONResponse({})
 
 

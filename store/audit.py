@@ -1,0 +1,205 @@
+"""The audit log: one append-only row per admin action, linked by a SHA-256 hash chain.
+
+The table refuses UPDATE and DELETE (triggers, store/migrations/0021_audit_log.sql, which
+also documents the canonical form hashed here). `append` runs inside the action's own
+transaction: on the one writer, after `BEGIN IMMEDIATE`, so reading the newest row and
+inserting the next one cannot interleave with another process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from store.db import Connection, db_time, parse_db_time
+
+GENESIS = "0" * 64
+"""The `prev_hash` of the first row."""
+ORIGINS = ("web", "api", "cli")
+PAGE_LIMIT = 200
+
+_COLUMNS = "id, at, actor_account_id, actor_name, action, target, details, origin, prev_hash, hash"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor_account_id: int | None
+    actor_name: str
+    action: str
+    target: str
+    details: dict[str, Any]
+    origin: str
+    prev_hash: str
+    hash: str
+
+
+def canonical_json(value: object) -> str:
+    """The one text form of a JSON value that is hashed and stored."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_hash(
+    prev_hash: str,
+    *,
+    id_: int,
+    at: str,
+    actor_account_id: int | None,
+    actor_name: str,
+    action: str,
+    target: str,
+    details: Mapping[str, Any],
+    origin: str,
+) -> str:
+    """SHA-256 over the previous hash and the row's canonical content (see the migration)."""
+    content = canonical_json(
+        {
+            "action": action,
+            "actor_account_id": actor_account_id,
+            "actor_name": actor_name,
+            "at": at,
+            "details": details,
+            "id": id_,
+            "origin": origin,
+            "target": target,
+        }
+    )
+    return hashlib.sha256(f"{prev_hash}\n{content}".encode()).hexdigest()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """What `entry.hash` must be, given its content and `prev_hash` (for verifying)."""
+    return row_hash(
+        entry.prev_hash,
+        id_=entry.id,
+        at=db_time(entry.at),
+        actor_account_id=entry.actor_account_id,
+        actor_name=entry.actor_name,
+        action=entry.action,
+        target=entry.target,
+        details=entry.details,
+        origin=entry.origin,
+    )
+
+
+def _entry(row: aiosqlite.Row) -> AuditEntry:
+    values: dict[str, Any] = dict(row)
+    values["at"] = parse_db_time(values["at"])
+    values["details"] = json.loads(values["details"])
+    return AuditEntry(**values)
+
+
+async def append(
+    conn: Connection,
+    *,
+    now: datetime,
+    actor_account_id: int | None,
+    actor_name: str,
+    action: str,
+    target: str,
+    details: Mapping[str, Any] | None = None,
+    origin: str,
+) -> AuditEntry:
+    """Add the next row of the chain. Call inside a write transaction (`db.transaction()`)."""
+    if origin not in ORIGINS:
+        raise ValueError(f"audit origin must be one of {ORIGINS}, not {origin!r}")
+    # round-trip through the canonical text so the hash covers exactly what is stored
+    stored_details = canonical_json(dict(details or {}))
+    parsed_details = json.loads(stored_details)
+    async with conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1") as cursor:
+        last = await cursor.fetchone()
+    id_ = last["id"] + 1 if last else 1
+    prev_hash = last["hash"] if last else GENESIS
+    at = db_time(now)
+    digest = row_hash(
+        prev_hash,
+        id_=id_,
+        at=at,
+        actor_account_id=actor_account_id,
+        actor_name=actor_name,
+        action=action,
+        target=target,
+        details=parsed_details,
+        origin=origin,
+    )
+    await conn.execute(
+        f"INSERT INTO audit_log ({_COLUMNS}) VALUES (:id, :at, :actor_account_id, :actor_name,"
+        " :action, :target, :details, :origin, :prev_hash, :hash)",
+        {
+            "id": id_,
+            "at": at,
+            "actor_account_id": actor_account_id,
+            "actor_name": actor_name,
+            "action": action,
+            "target": target,
+            "details": stored_details,
+            "origin": origin,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
+    )
+    return AuditEntry(
+        id=id_,
+        at=parse_db_time(at) or now,
+        actor_account_id=actor_account_id,
+        actor_name=actor_name,
+        action=action,
+        target=target,
+        details=parsed_details,
+        origin=origin,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+
+
+async def page(
+    conn: Connection,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    """Newest first; `before_id` pages back. `action` matches a name or a prefix ending in
+    a dot ('peer.' finds every peer action); `actor` matches the actor's name."""
+    where, params = [], {"limit": max(1, min(limit, PAGE_LIMIT))}
+    if action:
+        if action.endswith("."):
+            where.append("substr(action, 1, :prefix_length) = :action")
+            params["prefix_length"] = len(action)
+        else:
+            where.append("action = :action")
+        params["action"] = action
+    if actor:
+        where.append("lower(actor_name) = lower(:actor)")
+        params["actor"] = actor
+    if before_id is not None:
+        where.append("id < :before_id")
+        params["before_id"] = before_id
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM audit_log{clause} ORDER BY id DESC LIMIT :limit", params
+    ) as cursor:
+        return [_entry(row) for row in await cursor.fetchall()]
+
+
+async def chain(conn: Connection, *, after_id: int = 0, limit: int = 1000) -> list[AuditEntry]:
+    """Oldest first from `after_id`: the order in which the chain is checked."""
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM audit_log WHERE id > :after ORDER BY id LIMIT :limit",
+        {"after": after_id, "limit": limit},
+    ) as cursor:
+        return [_entry(row) for row in await cursor.fetchall()]
+
+
+async def actions(conn: Connection) -> list[str]:
+    """Every action name in the log, for the page's filter."""
+    async with conn.execute("SELECT DISTINCT action FROM audit_log ORDER BY action") as cursor:
+        return [row[0] for row in await cursor.fetchall()]
