@@ -120,6 +120,38 @@ async def store_upload(
         raise rejected(error) from error
 
 
+async def save_image(
+    svc: Services,
+    account_id: int,
+    upload: Upload,
+    *,
+    description: str | None,
+    focus: tuple[float, float] | None = None,
+) -> MediaRecord:
+    """Process, write and record an uploaded image of `account_id` (an attachment not yet on
+    a status): what the media API and the web compose box both do with an upload."""
+    stored = await store_upload(svc, upload)
+    original, preview = stored.processed.original, stored.processed.preview
+    new = NewMedia(
+        account_id=account_id,
+        type="image",
+        content_type=original.content_type,
+        file_name=stored.file_name,
+        preview_name=stored.preview_name,
+        description=description,
+        blurhash=stored.processed.blurhash,
+        width=original.width,
+        height=original.height,
+        file_size=len(original.data),
+        preview_width=preview.width if preview else None,
+        preview_height=preview.height if preview else None,
+        focus_x=focus[0] if focus else None,
+        focus_y=focus[1] if focus else None,
+    )
+    async with svc.db.transaction() as conn:
+        return await media.insert(conn, svc.db.new_id(), new, svc.clock())
+
+
 def _entity(svc: Services, record: MediaRecord) -> Response:
     return FastJSONResponse(media_entity(record, svc.uris))
 
@@ -136,26 +168,7 @@ async def create_media(request: Request) -> Response:
         focus = parse_focus(fields.get("focus"))
     except MediaRejected as error:
         raise rejected(error) from error
-    stored = await store_upload(svc, upload)
-    original, preview = stored.processed.original, stored.processed.preview
-    new = NewMedia(
-        account_id=caller.account.id,
-        type="image",
-        content_type=original.content_type,
-        file_name=stored.file_name,
-        preview_name=stored.preview_name,
-        description=description,
-        blurhash=stored.processed.blurhash,
-        width=original.width,
-        height=original.height,
-        file_size=len(original.data),
-        preview_width=preview.width if preview else None,
-        preview_height=preview.height if preview else None,
-        focus_x=focus[0] if focus else None,
-        focus_y=focus[1] if focus else None,
-    )
-    async with svc.db.transaction() as conn:
-        record = await media.insert(conn, svc.db.new_id(), new, svc.clock())
+    record = await save_image(svc, caller.account.id, upload, description=description, focus=focus)
     return _entity(svc, record)
 
 

@@ -22,13 +22,13 @@ from watercooler.filters import load as load_filters
 from watercooler.http import FastJSONResponse, services
 from watercooler.media import MediaRejected, check_description, parse_focus
 from watercooler.services import Services
+from watercooler.thread_view import visible_context
 from watercooler.visibility import can_see, default_visibility
 
 VISIBILITIES = ("public", "unlisted", "org", "private", "direct")
 """Mastodon's four and `org`: every signed-in employee of this and every peer instance."""
 LOCAL_VISIBILITY = "local"
 """Akkoma's and Pleroma's name for a local-only post: taken as public and `local_only`."""
-MAX_ANCESTORS = 40
 
 
 async def _optional_caller(request: Request, svc: Services, scope: str) -> Caller | None:
@@ -202,38 +202,16 @@ async def status_context(request: Request) -> Response:
     caller = await _optional_caller(request, svc, "read:statuses")
     viewer = caller.account.id if caller else None
     status = await _visible_status(svc, request.path_params["id"], viewer)
-    ancestors: list[StatusRecord] = []
-    descendants: list[StatusRecord] = []
     async with svc.db.read() as conn:
-        view = await load_filters(conn, viewer, now=svc.clock(), context="thread")
-        current = status
-        while current.in_reply_to_id is not None and len(ancestors) < MAX_ANCESTORS:
-            parent = await statuses.get_by_id(conn, current.in_reply_to_id)
-            if parent is None:
-                break
-            if await can_see(conn, parent, viewer) and not await view.hidden(conn, parent):
-                ancestors.append(parent)
-            current = parent
-        frontier = [status.id]
-        while frontier and len(descendants) < threads.MAX_THREAD:
-            found = await threads.reply_ids(conn, frontier)
-            replies = await statuses.get_many(conn, [reply_id for reply_id, _ in found])
-            frontier = []
-            for reply_id, _ in found:
-                reply = replies.get(reply_id)
-                if reply is not None and await can_see(conn, reply, viewer):
-                    if not await view.hidden(conn, reply):
-                        descendants.append(reply)
-                    frontier.append(reply_id)  # replies to a hidden post still show
-        ancestors.reverse()
-        descendants.sort(key=lambda s: s.id)
+        context = await visible_context(conn, status, viewer, now=svc.clock())
+        ancestors, descendants = context.ancestors, context.descendants
         rendered = await status_entities(
             conn,
             [*ancestors, *descendants],
             viewer_account_id=viewer,
             uris=svc.uris,
             local_domain=svc.config.instance.domain,
-            filters=view,
+            filters=context.filters,
         )
         entity = {
             "ancestors": rendered[: len(ancestors)],

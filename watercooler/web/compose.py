@@ -12,10 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from outbox.publish import PublishError
-from store import media
-from store.media import NewMedia
 from watercooler.api.forms import id_param, text
-from watercooler.api.media import Upload, store_upload, upload_params
+from watercooler.api.media import Upload, save_image, upload_params
 from watercooler.api.statuses import VISIBILITIES
 from watercooler.http import services
 from watercooler.media import MediaRejected, check_description
@@ -34,26 +32,7 @@ async def _attach_image(svc: Services, viewer: WebUser, upload: Upload, descript
         alt = check_description(description or None)
     except MediaRejected as error:
         raise PageError(error.status, error.message) from error
-    stored = await store_upload(svc, upload)
-    original, preview = stored.processed.original, stored.processed.preview
-    new = NewMedia(
-        account_id=viewer.account.id,
-        type="image",
-        content_type=original.content_type,
-        file_name=stored.file_name,
-        preview_name=stored.preview_name,
-        description=alt,
-        blurhash=stored.processed.blurhash,
-        width=original.width,
-        height=original.height,
-        file_size=len(original.data),
-        preview_width=preview.width if preview else None,
-        preview_height=preview.height if preview else None,
-        focus_x=None,
-        focus_y=None,
-    )
-    async with svc.db.transaction() as conn:
-        record = await media.insert(conn, svc.db.new_id(), new, svc.clock())
+    record = await save_image(svc, viewer.account.id, upload, description=alt)
     return record.id
 
 

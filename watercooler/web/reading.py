@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from store import api_timelines, statuses, threads
+from store import api_timelines, statuses
 from store.api_timelines import Page
 from store.db import Connection, db_time
 from store.in_thread import in_thread
@@ -17,11 +17,10 @@ from watercooler.api.entities import EntityRenderer, status_entities
 from watercooler.api.timelines import Shown, visible_page
 from watercooler.filters import load as load_filters
 from watercooler.services import Services
+from watercooler.thread_view import visible_context
 from watercooler.visibility import can_see
 
 Timeline = Literal["home", "org", "local"]
-MAX_ANCESTORS = 40
-"""As the API's thread context (watercooler/api/statuses.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,29 +85,6 @@ class Thread:
 async def thread(svc: Services, status: StatusRecord, viewer: int) -> Thread:
     """A status with the ancestors and replies the viewer may see, walked as the API's
     `GET /api/v1/statuses/:id/context` walks them (bounded depth and size)."""
-    ancestors: list[StatusRecord] = []
-    descendants: list[StatusRecord] = []
     async with svc.db.read() as conn:
-        view = await load_filters(conn, viewer, now=svc.clock(), context="thread")
-        current = status
-        while current.in_reply_to_id is not None and len(ancestors) < MAX_ANCESTORS:
-            parent = await statuses.get_by_id(conn, current.in_reply_to_id)
-            if parent is None:
-                break
-            if await can_see(conn, parent, viewer) and not await view.hidden(conn, parent):
-                ancestors.append(parent)
-            current = parent
-        frontier = [status.id]
-        while frontier and len(descendants) < threads.MAX_THREAD:
-            found = await threads.reply_ids(conn, frontier)
-            replies = await statuses.get_many(conn, [reply_id for reply_id, _ in found])
-            frontier = []
-            for reply_id, _ in found:
-                reply = replies.get(reply_id)
-                if reply is not None and await can_see(conn, reply, viewer):
-                    if not await view.hidden(conn, reply):
-                        descendants.append(reply)
-                    frontier.append(reply_id)
-    ancestors.reverse()
-    descendants.sort(key=lambda s: s.id)
-    return Thread(ancestors, status, descendants)
+        context = await visible_context(conn, status, viewer, now=svc.clock())
+    return Thread(context.ancestors, status, context.descendants)
