@@ -111,15 +111,23 @@ async def touch_last_active(conn: Connection, user_id: int, now: datetime) -> No
 
 
 async def disable(conn: Connection, user_id: int, now: datetime) -> None:
-    """Disable sign-in and hide the actor (it answers 410 Gone); tokens stop working too."""
+    """Disable sign-in and hide the actor (it answers 410 Gone). Every token, refresh token
+    and browser session ends for good, so enabling the user again later revives none."""
+    params = {"id": user_id, "now": db_time(now)}
     await conn.execute(
-        "UPDATE users SET disabled_at = :now WHERE id = :id AND disabled_at IS NULL",
-        {"id": user_id, "now": db_time(now)},
+        "UPDATE users SET disabled_at = :now WHERE id = :id AND disabled_at IS NULL", params
     )
-    await conn.execute(
-        "UPDATE oauth_tokens SET revoked_at = :now WHERE user_id = :id AND revoked_at IS NULL",
-        {"id": user_id, "now": db_time(now)},
-    )
+    for table in ("oauth_tokens", "oauth_refresh_tokens", "oauth_sessions"):
+        await conn.execute(
+            f"UPDATE {table} SET revoked_at = :now WHERE user_id = :id AND revoked_at IS NULL",
+            params,
+        )
+
+
+async def enable(conn: Connection, user_id: int) -> None:
+    """Undo `disable`: the person may sign in again and the actor answers again; they sign in
+    afresh (nothing issued before the disabling works again)."""
+    await conn.execute("UPDATE users SET disabled_at = NULL WHERE id = :id", {"id": user_id})
 
 
 async def reset_password(conn: Connection, user_id: int, password_hash: str, now: datetime) -> None:

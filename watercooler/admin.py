@@ -183,6 +183,19 @@ class AdminActions:
         assert disabled is not None
         return disabled
 
+    async def enable_user(self, actor: Actor, username: str) -> UserRecord:
+        """A disabled user may sign in again and their actor answers again (peers were never
+        told of the disabling: it was a 410, not a Delete, so their copies are still there)."""
+        async with self.db.transaction() as conn:
+            user = await self._user(conn, username)
+            if not user.disabled:
+                return user
+            await users.enable(conn, user.id)
+            await self._record(conn, actor, "user.enable", user.username)
+            enabled = await users.get_by_id(conn, user.id)
+        assert enabled is not None
+        return enabled
+
     async def reset_password(self, actor: Actor, username: str) -> str:
         """A new one-time password (returned, shown once); the user's tokens and sessions end
         and they must choose a new password at the next sign-in."""

@@ -207,6 +207,15 @@ def cmd_user_disable(config: Config, args: argparse.Namespace) -> int:
     return _run_with_db(config, work)
 
 
+def cmd_user_enable(config: Config, args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        await cli_actions(db, config, _now).enable_user(Actor.operator(), args.name)
+        print(f"enabled {args.name}; they sign in again with their password")
+        return 0
+
+    return _run_with_db(config, work)
+
+
 def cmd_token_create(config: Config, args: argparse.Namespace) -> int:
     scopes = parse_scopes(args.scopes)
 
@@ -348,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     disable = user_sub.add_parser("disable", parents=[common], help="disable a user")
     disable.add_argument("name")
     disable.set_defaults(handler=cmd_user_disable)
+    enable = user_sub.add_parser("enable", parents=[common], help="enable a disabled user")
+    enable.add_argument("name")
+    enable.set_defaults(handler=cmd_user_enable)
 
     worker = commands.add_parser("worker", parents=[common], help="run the queue workers")
     worker.add_argument("--once", action="store_true", help="drain what is due, then exit")

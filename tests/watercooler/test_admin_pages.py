@@ -30,6 +30,7 @@ PAGES = (
 FORMS = (
     ("/web/admin/users", {"username": "mallory"}),
     ("/web/admin/users/root/disable", {}),
+    ("/web/admin/users/root/enable", {}),
     ("/web/admin/users/root/reset_password", {}),
     ("/web/admin/users/bob/admin", {"admin": "1"}),
     ("/web/admin/peers", {"domain": "evil.test"}),
@@ -165,6 +166,39 @@ async def test_reset_disable_and_admin_role_from_the_users_page(
         ("user.reset_password", "bob", "web"),
         ("user.make_admin", "bob", "web"),
         ("user.disable", "bob", "web"),
+    ]
+
+
+async def test_a_disabled_user_is_enabled_again_and_signs_in_afresh(
+    instance: Instance, root: httpx.AsyncClient
+) -> None:
+    """Enabling lets the person sign in again, but nothing issued before the disabling (the
+    browser session they had) comes back to life."""
+    svc, _ = instance
+    async with httpx.AsyncClient(
+        transport=root._transport, base_url=str(root.base_url)
+    ) as bobs_browser:
+        assert (await sign_in(bobs_browser, "bob", PASSWORD)).status_code == 303
+        assert (await bobs_browser.get("/web/home")).status_code == 200
+        disabled = await _submit(root, "/web/admin/users", "/web/admin/users/bob/disable")
+        assert disabled.status_code == 303
+        assert (await bobs_browser.get("/web/home")).status_code == 303
+        listed = await root.get("/web/admin/users")
+        assert 'action="/web/admin/users/bob/enable"' in listed.text
+        enabled = await _submit(root, "/web/admin/users", "/web/admin/users/bob/enable")
+        assert enabled.status_code == 303
+        assert "bob is enabled again" in (await root.get(enabled.headers["location"])).text
+        assert (await bobs_browser.get("/web/home")).status_code == 303  # the old session
+        bobs_browser.cookies.clear()
+        assert (await sign_in(bobs_browser, "bob", PASSWORD)).status_code == 303
+        assert (await bobs_browser.get("/web/home")).status_code == 200
+    async with svc.db.read() as conn:
+        bob = await users.get_by_username(conn, "bob")
+        rows = await audit.page(conn)
+    assert bob is not None and not bob.disabled
+    assert [(r.action, r.target) for r in reversed(rows)] == [
+        ("user.disable", "bob"),
+        ("user.enable", "bob"),
     ]
 
 

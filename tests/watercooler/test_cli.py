@@ -72,6 +72,9 @@ def test_user_add_list_disable(config: Path) -> None:
     assert wc("--config", str(config), "user", "disable", "bob").returncode == 0
     listing = wc("--config", str(config), "user", "list")
     assert ["bob", "disabled"] in [line.split("\t")[:2] for line in listing.stdout.splitlines()]
+    assert wc("--config", str(config), "user", "enable", "bob").returncode == 0
+    listing = wc("--config", str(config), "user", "list")
+    assert ["bob", "-"] in [line.split("\t")[:2] for line in listing.stdout.splitlines()]
 
     with sqlite3.connect(config.parent / "data" / "watercooler.sqlite3") as conn:
         hashes = [row[0] for row in conn.execute("SELECT password_hash FROM users")]

@@ -1,6 +1,6 @@
 """/web/admin/users: the local users; create one with a one-time password (shown once, on
-the answer to the form, never stored in clear), disable, reset a password, grant or take
-away the admin role."""
+the answer to the form, never stored in clear), disable and enable again, reset a password,
+grant or take away the admin role."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from watercooler.web.session import WebUser
 PATH = "/web/admin/users"
 NOTICES = {
     "disabled": "{name} is disabled: sign-in, tokens and sessions stop; the profile answers 410.",
+    "enabled": "{name} is enabled again and may sign in; older tokens and sessions stay ended.",
     "made_admin": "{name} is now an admin.",
     "unmade_admin": "{name} is no longer an admin.",
 }
@@ -91,6 +92,18 @@ async def disable_user(request: Request) -> Response:
 
 
 @page
+async def enable_user(request: Request) -> Response:
+    viewer = await require_admin(request)
+    await read_form(request)
+    name = request.path_params["name"]
+    try:
+        await actions(request).enable_user(actor(viewer), name)
+    except AdminError as error:
+        return await _show(request, viewer, status=422, error=str(error))
+    return done(PATH, "enabled", name)
+
+
+@page
 async def set_admin(request: Request) -> Response:
     viewer = await require_admin(request)
     form = await read_form(request)
@@ -108,5 +121,6 @@ routes = [
     Route(PATH, create_user, methods=["POST"]),
     Route(PATH + "/{name:str}/reset_password", reset_password, methods=["POST"]),
     Route(PATH + "/{name:str}/disable", disable_user, methods=["POST"]),
+    Route(PATH + "/{name:str}/enable", enable_user, methods=["POST"]),
     Route(PATH + "/{name:str}/admin", set_admin, methods=["POST"]),
 ]
