@@ -458,6 +458,100 @@ async def purge_sessions(conn: Connection, before: datetime) -> None:
     )
 
 
+async def revoke_other_sessions(
+    conn: Connection, user_id: int, keep_hash: str | None, now: datetime
+) -> None:
+    """End every browser session of `user_id` but the one whose digest is `keep_hash` (after a
+    password change, the browser that made it stays signed in; the others do not)."""
+    await conn.execute(
+        "UPDATE oauth_sessions SET revoked_at = :now WHERE user_id = :user"
+        " AND revoked_at IS NULL AND token_hash IS NOT :keep",
+        {"user": user_id, "keep": keep_hash, "now": db_time(now)},
+    )
+
+
+# -- a user's authorised applications --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizedApplication:
+    """An application holding live access tokens of one user (`application_id` None: tokens
+    made with `watercooler token create`, which belong to no registered app)."""
+
+    application_id: int | None
+    name: str | None
+    website: str | None
+    scopes: tuple[str, ...]
+    tokens: int
+    first_authorized_at: datetime
+    last_authorized_at: datetime
+    last_used_at: datetime | None
+
+
+async def authorized_applications(
+    conn: Connection, user_id: int, now: datetime
+) -> list[AuthorizedApplication]:
+    """The applications with live tokens of `user_id`, most recently authorised first."""
+    async with conn.execute(
+        "SELECT t.application_id, a.name, a.website, group_concat(t.scopes, ' '), count(*),"
+        " min(t.created_at), max(t.created_at), max(t.last_used_at)"
+        " FROM oauth_tokens t LEFT JOIN oauth_applications a ON a.id = t.application_id"
+        " WHERE t.user_id = :user AND t.revoked_at IS NULL"
+        " AND (t.expires_at IS NULL OR t.expires_at > :now)"
+        " GROUP BY t.application_id ORDER BY max(t.created_at) DESC, t.application_id",
+        {"user": user_id, "now": db_time(now)},
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [
+        AuthorizedApplication(
+            application_id=row[0],
+            name=row[1],
+            website=row[2],
+            scopes=tuple(dict.fromkeys(str(row[3] or "").split())),
+            tokens=int(row[4]),
+            first_authorized_at=_time(row[5]),
+            last_authorized_at=_time(row[6]),
+            last_used_at=parse_db_time(row[7]),
+        )
+        for row in rows
+    ]
+
+
+async def revoke_application_for_user(
+    conn: Connection, user_id: int, application_id: int | None, now: datetime
+) -> int:
+    """Withdraw an application's access to `user_id`: its access and refresh tokens end and
+    its codes not yet exchanged become worthless. Returns how many access tokens ended."""
+    params = {"user": user_id, "app": application_id, "now": db_time(now)}
+    cursor = await conn.execute(
+        "UPDATE oauth_tokens SET revoked_at = :now WHERE user_id = :user"
+        " AND application_id IS :app AND revoked_at IS NULL",
+        params,
+    )
+    ended = cursor.rowcount
+    await conn.execute(
+        "UPDATE oauth_refresh_tokens SET revoked_at = :now WHERE user_id = :user"
+        " AND application_id IS :app AND revoked_at IS NULL",
+        params,
+    )
+    await conn.execute(
+        "UPDATE oauth_codes SET used_at = :now WHERE user_id = :user"
+        " AND application_id IS :app AND used_at IS NULL",
+        params,
+    )
+    return int(ended)
+
+
+async def revoke_user_tokens(conn: Connection, user_id: int, now: datetime) -> None:
+    """End every access and refresh token of `user_id` (every app signs out)."""
+    params = {"user": user_id, "now": db_time(now)}
+    for table in ("oauth_tokens", "oauth_refresh_tokens"):
+        await conn.execute(
+            f"UPDATE {table} SET revoked_at = :now WHERE user_id = :user AND revoked_at IS NULL",
+            params,
+        )
+
+
 # -- instance secrets ------------------------------------------------------------------------
 
 

@@ -145,6 +145,14 @@ async def reset_password(conn: Connection, user_id: int, password_hash: str, now
         )
 
 
+async def change_password(conn: Connection, user_id: int, password_hash: str) -> None:
+    """The user's own new password: it replaces a one-time one, so the forced change ends."""
+    await conn.execute(
+        "UPDATE users SET password_hash = :hash, must_change_password = 0 WHERE id = :id",
+        {"id": user_id, "hash": password_hash},
+    )
+
+
 async def set_admin(conn: Connection, user_id: int, admin: bool) -> None:
     await conn.execute(
         "UPDATE users SET admin = :admin WHERE id = :id", {"id": user_id, "admin": int(admin)}

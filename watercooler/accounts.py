@@ -18,7 +18,7 @@ from store.accounts import NewAccount
 from store.db import Database
 from store.errors import Conflict, NotFound
 from store.records import AccountRecord, UserRecord
-from watercooler.passwords import generate_password, hash_password
+from watercooler.passwords import MIN_PASSWORD, generate_password, hash_password
 
 KNOWN_SCOPES = ("read", "write", "follow", "push", "admin:read", "admin:write")
 
@@ -72,8 +72,8 @@ async def create_user(
     generated = None
     if password is None:
         generated = password = generate_password()
-    elif len(password) < 8:
-        raise AccountError("password must be at least 8 characters")
+    elif len(password) < MIN_PASSWORD:
+        raise AccountError(f"password must be at least {MIN_PASSWORD} characters")
     password_hash, keypair = await asyncio.gather(
         asyncio.to_thread(hash_password, password), asyncio.to_thread(generate_rsa_keypair)
     )

@@ -1,4 +1,5 @@
-"""`watercooler peer ...` and `watercooler domain ...`: the peer list and domain blocks.
+"""`watercooler peer ...` and `watercooler domain ...`: the peer list and domain blocks, and
+`peer sync` to read peers' people directories now rather than at the next turn.
 
 The commands change the database through `watercooler.admin` (each change written to the
 audit log, origin 'cli'); a running server notices within a second (it polls the
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from federation.policy import normalise_domain, valid_domain
-from store import peers
+from store import directory, peers
 from store.db import Database
 from watercooler.admin import Actor, AdminError, cli_actions
 from watercooler.config import Config
@@ -107,6 +108,22 @@ def cmd_peer_status(config: Config, args: argparse.Namespace) -> int:
     return _with_db(config, work)
 
 
+def cmd_peer_sync(config: Config, args: argparse.Namespace) -> int:
+    domain = _domain(args.domain) if args.domain else None
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as conn:
+            count = await directory.request_sync(conn, _now(), domain=domain, full=args.full)
+        if count == 0:
+            missing = domain or "no peer"
+            raise PeerCommandError(f"{missing}: not in the directory sync yet (is it a peer?)")
+        print(f"directory sync of {domain or 'every peer'} asked; a running server starts it")
+        print("within a second (see its log)" + (", from the beginning" if args.full else ""))
+        return 0
+
+    return _with_db(config, work)
+
+
 def cmd_domain_block(config: Config, args: argparse.Namespace) -> int:
     domain = _domain(args.domain)
 
@@ -171,6 +188,12 @@ def register(
     peer_sub.add_parser(
         "status", parents=[common], help="link, queue and failures per peer"
     ).set_defaults(handler=cmd_peer_status)
+    sync = peer_sub.add_parser(
+        "sync", parents=[common], help="read a peer's people directory now, not at the next turn"
+    )
+    sync.add_argument("domain", nargs="?", help="one peer (default: every peer)")
+    sync.add_argument("--full", action="store_true", help="read it again from the beginning")
+    sync.set_defaults(handler=cmd_peer_sync)
 
     domain = commands.add_parser("domain", parents=[common], help="domain blocks")
     domain_sub = domain.add_subparsers(dest="domain_command", required=True, metavar="ACTION")

@@ -20,7 +20,7 @@ from typing import Any
 from store import oauth as store
 from store import tokens, users
 from store.db import Connection
-from store.oauth import ApplicationRecord
+from store.oauth import ApplicationRecord, AuthorizedApplication
 from store.records import UserRecord
 from watercooler.accounts import hash_token
 from watercooler.oauth_rules import (  # noqa: F401 - re-exported for routes and tests
@@ -49,10 +49,20 @@ from watercooler.oauth_rules import (  # noqa: F401 - re-exported for routes and
     redirect_location,
     scopes_within,
 )
-from watercooler.passwords import hash_password, verify_password
+from watercooler.passwords import MIN_PASSWORD, hash_password, verify_password
 from watercooler.services import Services
 
 log = logging.getLogger(__name__)
+
+MAX_PASSWORD = 1024
+
+
+class PasswordRefused(Exception):
+    """A password change that was not made: the message says why, for the person."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,6 +438,79 @@ class OAuthServer:
             user_id = await store.session_user_id(conn, hash_token(cookie), self.clock())
             return await users.get_by_id(conn, user_id) if user_id is not None else None
 
+    # -- the user's own password and apps --
+
+    async def change_password(
+        self,
+        user: UserRecord,
+        current: str,
+        new: str,
+        *,
+        address: str,
+        session: str | None,
+        end_app_tokens: bool = False,
+    ) -> None:
+        """The person's own new password, after their current one (failures count towards
+        the sign-in lockout, so a borrowed session cannot guess it). The forced change of a
+        one-time password ends; every other browser session ends, the one in `session`
+        stays; app tokens stay unless `end_app_tokens` (as Mastodon: a person changing a
+        password on a schedule keeps their phone signed in; who fears a stolen password
+        signs every app out too, or revokes one on the apps page)."""
+        key = (f"user:{user.id}", address)
+        if self.limiter.retry_after(key) is not None:
+            log.info(
+                "password change refused user=%s ip=%s reason=rate-limited", user.username, address
+            )
+            raise PasswordRefused(
+                "Too many wrong passwords for this account from your address. Try again later.",
+                429,
+            )
+        if not await asyncio.to_thread(verify_password, current, user.password_hash):
+            self.limiter.failed(key)
+            log.info("password change refused user=%s ip=%s reason=wrong", user.username, address)
+            raise PasswordRefused("Your current password is not right.", 401)
+        self.limiter.succeeded(key)
+        if len(new) < MIN_PASSWORD:
+            raise PasswordRefused(f"The new password needs at least {MIN_PASSWORD} characters.")
+        if len(new) > MAX_PASSWORD:
+            raise PasswordRefused(f"The new password has at most {MAX_PASSWORD} characters.")
+        if new == current:
+            raise PasswordRefused("The new password must differ from the current one.")
+        password_hash = await asyncio.to_thread(hash_password, new)
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await users.change_password(conn, user.id, password_hash)
+            keep = hash_token(session) if session and len(session) <= 100 else None
+            await store.revoke_other_sessions(conn, user.id, keep, now)
+            if end_app_tokens:
+                await store.revoke_user_tokens(conn, user.id, now)
+        log.info(
+            "password changed user=%s ip=%s apps_signed_out=%s",
+            user.username,
+            address,
+            end_app_tokens,
+        )
+
+    async def authorized_applications(self, user: UserRecord) -> list[AuthorizedApplication]:
+        """The applications holding live tokens of `user` (the settings' apps page)."""
+        async with self.db.read() as conn:
+            return await store.authorized_applications(conn, user.id, self.clock())
+
+    async def revoke_application(self, user: UserRecord, application_id: int | None) -> int:
+        """Withdraw an app's access to `user` (all its tokens, refresh tokens and codes); the
+        app gets 401 at once. Returns how many access tokens ended."""
+        async with self.db.transaction() as conn:
+            ended = await store.revoke_application_for_user(
+                conn, user.id, application_id, self.clock()
+            )
+        log.info(
+            "oauth app access revoked app=%s user=%s tokens=%d",
+            application_id if application_id is not None else "cli",
+            user.username,
+            ended,
+        )
+        return ended
+
     # -- the token endpoint --
 
     def grant_types(self) -> list[str]:
@@ -544,7 +627,7 @@ class OAuthServer:
                 elif verifier:
                     raise _invalid_grant("code_verifier sent but the authorization had no PKCE.")
                 user = await users.get_by_id(conn, record.user_id)
-                if user is None or user.disabled:
+                if user is None or user.disabled or user.must_change_password:
                     raise _invalid_grant()
                 grant, token_id = await self._issue_user_token(
                     conn, app, record.user_id, record.scopes, now
@@ -568,6 +651,15 @@ class OAuthServer:
         except SignInFailed as error:
             status = 429 if error.status == 429 else 400
             raise OAuthError("invalid_grant", str(error), status) from error
+        if user.must_change_password:
+            # A one-time password (handed over by an admin) buys no token: the person chooses
+            # their own first, on the web, so no app keeps working on the admin's password.
+            log.info("oauth password grant refused user=%s reason=one-time", user.username)
+            raise OAuthError(
+                "invalid_grant",
+                "This account has a one-time password. Sign in on the web first and choose"
+                " a new password.",
+            )
         now = self.clock()
         async with self.db.transaction() as conn:
             grant, _ = await self._issue_user_token(conn, app, user.id, scopes, now)

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import secrets
 
+MIN_PASSWORD = 8
+"""The shortest password a person may choose (an admin's one-time ones are 23 characters)."""
 _N, _R, _P = 2**15, 8, 1
 _MAXMEM = 128 * _N * _R * 2
 

@@ -3,6 +3,7 @@ and the server links, refuses and reports accordingly, within seconds."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -108,3 +109,25 @@ def test_a_server_without_workers_follows_peer_changes_too(tmp_path: Path) -> No
         worker.wait(timeout=10)
         sales.stop()
         eng.stop()
+
+
+def _last_sync_start(live: LiveInstance, peer: str) -> str | None:
+    """When `live` last started reading `peer`'s people directory (its database, read-only)."""
+    with sqlite3.connect(f"file:{live.folder / 'db.sqlite3'}?mode=ro", uri=True) as conn:
+        row = conn.execute(
+            "SELECT last_started_at FROM directory_peers WHERE domain = ?", (peer,)
+        ).fetchone()
+    return row[0] if row else None
+
+
+def test_peer_sync_reads_a_peers_directory_now(pair: tuple[LiveInstance, LiveInstance]) -> None:
+    """The server reads a peer's directory every five minutes; `peer sync` makes it now."""
+    sales, eng = pair
+    eng.cli("peer", "add", "sales.test")
+    wait_for(lambda: _last_sync_start(sales, "eng.test") is not None, "the first sync")
+    first = _last_sync_start(sales, "eng.test")
+    asked = sales.cli("peer", "sync", "eng.test", "--full")
+    assert "directory sync of eng.test asked" in asked.stdout
+    wait_for(lambda: _last_sync_start(sales, "eng.test") != first, "the sync asked for")
+    refused = sales.cli_result("peer", "sync", "nobody.test")
+    assert refused.returncode == 2 and "nobody.test: not in the directory sync" in refused.stderr

@@ -35,7 +35,13 @@ if not CHROMIUM.exists():
         f"{CHROMIUM} is missing (`make test` installs Debian's chromium)", allow_module_level=True
     )
 
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
+from playwright.sync_api import Browser, Locator, Page, sync_playwright  # noqa: E402
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+ACROSS = 90.0
+"""Seconds for something to cross divisions: a delivery and its processing take a second or
+two; the directory's first sync may have to retry (30 s) when a peer was not up yet."""
 
 
 @dataclass(frozen=True)
@@ -133,3 +139,36 @@ def sign_in(page: Page, live: LiveInstance, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live.base_url}/web/home")
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations of serious or critical impact on the page as it is:
+    rule, impact and where. axe runs through the DevTools protocol (`page.evaluate`), which the
+    pages' CSP does not govern, so pages are checked exactly as served."""
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    return [
+        f"{found['id']} ({found['impact']}): {[node['target'] for node in found['nodes'][:3]]}"
+        for found in results.response["violations"]
+        if found["impact"] in ("serious", "critical")
+    ]
+
+
+def reload_until(page: Page, shown: Callable[[], Locator], what: str) -> None:
+    """Reload the page until `shown()` finds something: what arrives off the request path (a
+    delivery, the search index, the directory sync)."""
+
+    def arrived() -> bool:
+        if shown().count() > 0:
+            return True
+        page.reload()
+        return shown().count() > 0
+
+    wait_until(arrived, what, seconds=ACROSS)
+
+
+def followers_of(live: LiveInstance, username: str) -> list[str]:
+    """The accts `live` lists as `username`'s followers (its public API)."""
+    with live.client() as client:
+        account = client.get("/api/v1/accounts/lookup", params={"acct": username}).json()
+        found = client.get(f"/api/v1/accounts/{account['id']}/followers").json()
+    return [follower["acct"] for follower in found]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from federation.errors import FederationError
 from federation.policy import ALLOWLIST
 from outbox.publish import ProfileChange, PublishError
 from store import accounts, api_queries, follows, pins
+from store.api_timelines import Page
 from store.db import Connection
 from store.records import AccountRecord
 from watercooler.api.entities import (
@@ -36,7 +38,7 @@ from watercooler.api.entities import (
     relationship_entity,
 )
 from watercooler.api.forms import body_params, flag
-from watercooler.api.media import store_upload, upload_params
+from watercooler.api.media import Upload, store_upload, upload_params
 from watercooler.api.pagination import int_param, page_params, paged_response
 from watercooler.api.timelines import answer_statuses
 from watercooler.auth import Caller, authenticate, bearer_token
@@ -93,7 +95,8 @@ async def _available(conn: Connection, account_id: int | None) -> AccountRecord 
     return await accounts.get_by_id(conn, account_id)
 
 
-async def _target(svc: Services, raw_id: str) -> AccountRecord:
+async def account_or_404(svc: Services, raw_id: str) -> AccountRecord:
+    """The available account of a path's id (not suspended, not disabled), or Mastodon's 404."""
     async with svc.db.read() as conn:
         account = await _available(conn, _parse_id(raw_id))
     if account is None:
@@ -225,42 +228,86 @@ def _privacy(params: dict[str, Any]) -> str | None:
     return str(value)
 
 
-async def update_credentials(request: Request) -> Response:
-    """Display name, bio, locked, bot, discoverable, profile fields, and the `avatar` and
-    `header` images (multipart files: an avatar is cropped square to 400 pixels, a header
-    fitted in 1500x500). What peers show goes to them as an `Update` of the actor."""
-    svc = services(request)
-    caller = await _caller(request, svc, "write:accounts")
-    params, files = await upload_params(request)
+@dataclass(frozen=True, slots=True)
+class CredentialsChange:
+    """A checked change of the signed-in user's own profile (None: keep what they have): what
+    `PATCH update_credentials` and the web settings pages both save."""
+
+    display_name: str | None = None
+    note: str | None = None
+    fields: list[tuple[str, str]] | None = None
+    locked: bool | None = None
+    discoverable: bool | None = None
+    bot: bool | None = None
+    avatar: Upload | None = None
+    header: Upload | None = None
+    privacy: str | None = None
+
+
+def _optional_flag(params: dict[str, Any], name: str) -> bool | None:
+    value = params.get(name)
+    return None if value in (None, "") else flag(value)
+
+
+def read_credentials_change(params: dict[str, Any], files: dict[str, Upload]) -> CredentialsChange:
+    """update_credentials' parameters (Mastodon's names) checked: 422 for a bad one, before
+    anything is saved."""
     if any(params.get(name) not in (None, "") for name in ("avatar", "header")):
         raise HTTPException(422, "Validation failed: avatar and header must be image files")
-    me = caller.account
-    display_name = _text(params, "display_name", MAX_DISPLAY_NAME)
-    note = _text(params, "note", MAX_NOTE)
-    fields = _fields(params)
+    return CredentialsChange(
+        display_name=_text(params, "display_name", MAX_DISPLAY_NAME),
+        note=_text(params, "note", MAX_NOTE),
+        fields=_fields(params),
+        locked=_optional_flag(params, "locked"),
+        discoverable=_optional_flag(params, "discoverable"),
+        bot=flag(params["bot"]) if "bot" in params else None,
+        avatar=files.get("avatar"),
+        header=files.get("header"),
+        privacy=_privacy(params),
+    )
+
+
+async def save_credentials(svc: Services, me: AccountRecord, change: CredentialsChange) -> None:
+    """Save a change of `me`'s profile: images through the media processing (an avatar is
+    cropped square to 400 pixels, a header fitted in 1500x500), the profile through the
+    publisher, which sends peers an `Update` of the actor when what they show changed."""
     actor_type = me.actor_type
-    if "bot" in params and actor_type in ("Person", "Service"):
-        actor_type = "Service" if flag(params["bot"]) else "Person"
+    if change.bot is not None and actor_type in ("Person", "Service"):
+        actor_type = "Service" if change.bot else "Person"
     images: dict[str, str] = {}
-    for name, purpose in (("avatar", Purpose.AVATAR), ("header", Purpose.HEADER)):
-        if name in files:  # written before the profile row names it
-            images[name] = (await store_upload(svc, files[name], purpose)).file_name
+    for name, upload, purpose in (
+        ("avatar", change.avatar, Purpose.AVATAR),
+        ("header", change.header, Purpose.HEADER),
+    ):
+        if upload is not None:  # written before the profile row names it
+            images[name] = (await store_upload(svc, upload, purpose)).file_name
     await svc.publisher.update_profile(
         me,
         ProfileChange(
-            display_name=me.display_name if display_name is None else display_name.strip(),
-            note=me.note if note is None else note,
-            locked=flag(params.get("locked"), me.manually_approves_followers),
-            discoverable=flag(params.get("discoverable"), me.discoverable),
+            display_name=me.display_name
+            if change.display_name is None
+            else change.display_name.strip(),
+            note=me.note if change.note is None else change.note,
+            locked=me.manually_approves_followers if change.locked is None else change.locked,
+            discoverable=me.discoverable if change.discoverable is None else change.discoverable,
             actor_type=actor_type,
             avatar_file=images.get("avatar", me.avatar_file),
             header_file=images.get("header", me.header_file),
-            fields=fields,
+            fields=change.fields,
         ),
     )
-    if (privacy := _privacy(params)) is not None:
+    if change.privacy is not None:
         async with svc.db.transaction() as conn:
-            await accounts.set_default_visibility(conn, me.id, privacy)
+            await accounts.set_default_visibility(conn, me.id, change.privacy)
+
+
+async def update_credentials(request: Request) -> Response:
+    """Display name, bio, locked, bot, discoverable, profile fields, `source[privacy]`, and
+    the `avatar` and `header` images (multipart files); see `save_credentials`."""
+    svc = services(request)
+    caller = await _caller(request, svc, "write:accounts")
+    params, files = await upload_params(request)
+    await save_credentials(svc, caller.account, read_credentials_change(params, files))
     return await _credential_response(svc, caller)
 
 
@@ -287,19 +334,25 @@ async def _resolve(svc: Services, name: str, domain: str) -> AccountRecord | Non
         return await _available(conn, found.id)
 
 
+async def lookup_account(svc: Services, text: str) -> AccountRecord | None:
+    """The account of a handle (`name`, `name@domain`, `@name@domain`), if available; a
+    remote one not known yet through WebFinger (`_resolve`): the API's lookup and the
+    pages' `/web/@acct`."""
+    name, domain = _split_handle(text, svc.config.instance.domain)
+    if domain is None:
+        async with svc.db.read() as conn:
+            local = await accounts.get_local(conn, name)
+            return await _available(conn, local.id if local else None)
+    return await _resolve(svc, name, domain)
+
+
 async def lookup(request: Request) -> Response:
     svc = services(request)
     await _viewer(request, svc)
     text = request.query_params.get("acct", "").strip()
     if not text:
         raise HTTPException(400, "Missing parameter: acct")
-    name, domain = _split_handle(text, svc.config.instance.domain)
-    if domain is None:
-        async with svc.db.read() as conn:
-            local = await accounts.get_local(conn, name)
-            account = await _available(conn, local.id if local else None)
-    else:
-        account = await _resolve(svc, name, domain)
+    account = await lookup_account(svc, text)
     if account is None:
         raise _not_found()
     async with svc.db.read() as conn:
@@ -341,6 +394,30 @@ async def search(request: Request) -> Response:
     return FastJSONResponse(await _entities(svc, list(dict.fromkeys(found))[:limit]))
 
 
+async def directory_accounts(
+    svc: Services,
+    *,
+    local_only: bool,
+    order: str,
+    offset: int,
+    limit: int,
+    department: str | None,
+) -> list[dict[str, Any]]:
+    """The directory's people (checked parameters), as entities: the API's list and the web
+    page's. `order` is one of api_queries.DIRECTORY_ORDERS."""
+    async with svc.db.read() as conn:
+        ids = await api_queries.directory_ids(
+            conn,
+            local_only=local_only,
+            order=order,
+            offset=offset,
+            limit=limit,
+            department=department,
+            peers_only=svc.policy.mode == ALLOWLIST,
+        )
+    return await _entities(svc, ids)
+
+
 async def directory(request: Request) -> Response:
     """The profile directory: discoverable people here and, unless `local=true`, those of
     every peer (kept in sync, watercooler.directory_sync). `department` (our extension)
@@ -353,17 +430,15 @@ async def directory(request: Request) -> Response:
     department = request.query_params.get("department", "").strip() or None
     if department is not None and len(department) > MAX_FIELD_TEXT:
         raise HTTPException(400, f"department has at most {MAX_FIELD_TEXT} characters")
-    async with svc.db.read() as conn:
-        ids = await api_queries.directory_ids(
-            conn,
-            local_only=flag(request.query_params.get("local")),
-            order=order,
-            offset=int_param(request, "offset", 0, maximum=1_000_000, minimum=0),
-            limit=int_param(request, "limit", ACCOUNT_LIST_LIMIT, maximum=ACCOUNT_LIST_MAX),
-            department=department,
-            peers_only=svc.policy.mode == ALLOWLIST,
-        )
-    return FastJSONResponse(await _entities(svc, ids))
+    found = await directory_accounts(
+        svc,
+        local_only=flag(request.query_params.get("local")),
+        order=order,
+        offset=int_param(request, "offset", 0, maximum=1_000_000, minimum=0),
+        limit=int_param(request, "limit", ACCOUNT_LIST_LIMIT, maximum=ACCOUNT_LIST_MAX),
+        department=department,
+    )
+    return FastJSONResponse(found)
 
 
 # ----- one account ---------------------------------------------------------------------------
@@ -372,27 +447,39 @@ async def directory(request: Request) -> Response:
 async def get_account(request: Request) -> Response:
     svc = services(request)
     await _viewer(request, svc)
-    account = await _target(svc, request.path_params["id"])
+    account = await account_or_404(svc, request.path_params["id"])
     async with svc.db.read() as conn:
         return FastJSONResponse(await _entity(conn, svc, account))
 
 
-async def account_statuses(request: Request) -> Response:
-    """A profile's posts as the viewer may see them: public and unlisted for anyone,
-    followers-only too for followers, everything for the owner. `pinned=true`: the pinned
-    ones, latest pin first. `only_media=true`: posts with media attachments (no boosts).
-    The viewer's `account` filters mark (or, `hide`, leave out) statuses."""
-    svc = services(request)
-    caller = await _viewer(request, svc, "read:statuses")
-    viewer = caller.account.id if caller else None
-    account = await _target(svc, request.path_params["id"])
-    page = page_params(request)
-    query = request.query_params
+@dataclass(frozen=True, slots=True)
+class ProfileFilter:
+    """Which of a profile's posts a list asks for (the account-statuses parameters)."""
+
+    pinned: bool = False
+    exclude_replies: bool = False
+    exclude_reblogs: bool = False
+    tagged: str | None = None
+    only_media: bool = False
+
+
+async def profile_status_ids(
+    svc: Services,
+    account: AccountRecord,
+    viewer: int | None,
+    page: Page,
+    wanted: ProfileFilter = ProfileFilter(),
+) -> list[int]:
+    """The ids of a page of a profile's posts the viewer (None: anonymous) may be shown:
+    public and unlisted for anyone, org too for a signed-in user, followers-only too for
+    followers, everything for the owner; nothing for an account that blocks the viewer.
+    Each is still to be checked with `can_see` (`visible_page` does): the API's list and
+    the profile pages'."""
     async with svc.db.read() as conn:
         if viewer is not None and viewer != account.id:
             relation = await api_queries.relation(conn, account.id, viewer, svc.clock())
             if relation.blocking:
-                return FastJSONResponse([])
+                return []
         if viewer == account.id:
             visibilities: tuple[str, ...] = ("public", "unlisted", "org", "private", "direct")
         elif viewer is not None and await follows.is_following(conn, viewer, account.id):
@@ -401,26 +488,45 @@ async def account_statuses(request: Request) -> Response:
             visibilities = ("public", "unlisted", "org")
         else:
             visibilities = ("public", "unlisted")
-        if flag(query.get("pinned")):
-            ids = await pins.pinned_ids(conn, account.id, visibilities=visibilities, page=page)
-        else:
-            ids = await api_queries.account_status_ids(
-                conn,
-                account.id,
-                page,
-                visibilities=visibilities,
-                exclude_replies=flag(query.get("exclude_replies")),
-                exclude_reblogs=flag(query.get("exclude_reblogs")),
-                tagged=query.get("tagged", "").strip().removeprefix("#") or None,
-                only_media=flag(query.get("only_media")),
-            )
+        if wanted.pinned:
+            return await pins.pinned_ids(conn, account.id, visibilities=visibilities, page=page)
+        return await api_queries.account_status_ids(
+            conn,
+            account.id,
+            page,
+            visibilities=visibilities,
+            exclude_replies=wanted.exclude_replies,
+            exclude_reblogs=wanted.exclude_reblogs,
+            tagged=wanted.tagged,
+            only_media=wanted.only_media,
+        )
+
+
+async def account_statuses(request: Request) -> Response:
+    """A profile's posts as the viewer may see them (`profile_status_ids`). `pinned=true`:
+    the pinned ones, latest pin first. `only_media=true`: posts with media attachments (no
+    boosts). The viewer's `account` filters mark (or, `hide`, leave out) statuses."""
+    svc = services(request)
+    caller = await _viewer(request, svc, "read:statuses")
+    viewer = caller.account.id if caller else None
+    account = await account_or_404(svc, request.path_params["id"])
+    page = page_params(request)
+    query = request.query_params
+    wanted = ProfileFilter(
+        pinned=flag(query.get("pinned")),
+        exclude_replies=flag(query.get("exclude_replies")),
+        exclude_reblogs=flag(query.get("exclude_reblogs")),
+        tagged=query.get("tagged", "").strip().removeprefix("#") or None,
+        only_media=flag(query.get("only_media")),
+    )
+    ids = await profile_status_ids(svc, account, viewer, page, wanted)
     return await answer_statuses(request, svc, ids, page, viewer, context="account")
 
 
 async def _follow_list(request: Request, *, followers: bool) -> Response:
     svc = services(request)
     await _viewer(request, svc)
-    account = await _target(svc, request.path_params["id"])
+    account = await account_or_404(svc, request.path_params["id"])
     page = _account_page_params(request)
     async with svc.db.read() as conn:
         rows = await api_queries.follow_page(conn, account.id, page, followers=followers)
@@ -473,7 +579,7 @@ async def familiar_followers(request: Request) -> Response:
 async def _acting(request: Request, *scopes: str) -> tuple[Services, Caller, AccountRecord]:
     svc = services(request)
     caller = await _caller(request, svc, *scopes)
-    target = await _target(svc, request.path_params["id"])
+    target = await account_or_404(svc, request.path_params["id"])
     return svc, caller, target
 
 
@@ -482,19 +588,34 @@ async def follow(request: Request) -> Response:
     boosts in home) are the follower's choices, changed by following again; a parameter not
     sent keeps the earlier choice. `languages` is accepted and not applied."""
     svc, caller, target = await _acting(request, "write:follows")
-    if target.id == caller.account.id:
-        raise HTTPException(403, _NOT_ALLOWED)
     params = await body_params(request)
+    await follow_account(
+        svc,
+        caller.account,
+        target,
+        notify=flag(params["notify"]) if "notify" in params else None,
+        reblogs=flag(params["reblogs"], True) if "reblogs" in params else None,
+    )
+    return await _relationship(svc, caller, target.id)
+
+
+async def follow_account(
+    svc: Services,
+    me: AccountRecord,
+    target: AccountRecord,
+    *,
+    notify: bool | None = None,
+    reblogs: bool | None = None,
+) -> None:
+    """Follow `target` (or ask to: a locked account, any remote one until its Accept) through
+    the publisher, which sends a remote one the Follow; 403 for oneself or across a block.
+    The API's follow and the profile page's button."""
+    if target.id == me.id:
+        raise HTTPException(403, _NOT_ALLOWED)
     try:
-        await svc.publisher.follow(
-            caller.account,
-            target,
-            notify=flag(params["notify"]) if "notify" in params else None,
-            reblogs=flag(params["reblogs"], True) if "reblogs" in params else None,
-        )
+        await svc.publisher.follow(me, target, notify=notify, reblogs=reblogs)
     except PublishError as error:
         raise HTTPException(403, _NOT_ALLOWED) from error
-    return await _relationship(svc, caller, target.id)
 
 
 async def unfollow(request: Request) -> Response:
@@ -564,10 +685,11 @@ async def follow_requests(request: Request) -> Response:
     )
 
 
-async def _answer_request(request: Request, *, accept: bool) -> Response:
-    """Authorise or reject a pending follow request from the account `id`."""
-    svc, caller, follower = await _acting(request, "write:follows")
-    me = caller.account
+async def answer_follow_request(
+    svc: Services, me: AccountRecord, follower: AccountRecord, *, accept: bool
+) -> None:
+    """Authorise or reject `follower`'s pending request through the publisher (which answers
+    a remote follower's Follow); 404 when there is none: the API's and the pages' answer."""
     async with svc.db.read() as conn:
         record = await follows.get(conn, follower.id, me.id)
     if record is None or record.state != follows.PENDING:
@@ -576,6 +698,12 @@ async def _answer_request(request: Request, *, accept: bool) -> Response:
         record.uri, follower.uri, me.uri, published=record.created_at
     )
     await svc.publisher.answer_follow(me, follower, follow_document, accept=accept)
+
+
+async def _answer_request(request: Request, *, accept: bool) -> Response:
+    """Authorise or reject a pending follow request from the account `id`."""
+    svc, caller, follower = await _acting(request, "write:follows")
+    await answer_follow_request(svc, caller.account, follower, accept=accept)
     return await _relationship(svc, caller, follower.id)
 
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from store import accounts, statuses
 from store import notifications as store
+from store.api_timelines import Page
 from store.db import Connection
 from store.notifications import Filter, NotificationRecord
 from store.records import AccountRecord, StatusRecord
@@ -115,18 +116,28 @@ async def notification_entities(
     return entities
 
 
+async def notifications_page(
+    conn: Connection, svc: Services, viewer: int, page: Page, selection: Filter
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """A page of `viewer`'s notifications, newest first, as the API lists them and the web
+    page shows them: (the entities, hidden ones left out; the ids of the rows paged, which
+    paging goes on from even when their entity was left out)."""
+    records = await store.page(conn, viewer, page, selection, now=svc.clock())
+    view = await load_filters(conn, viewer, now=svc.clock(), context="notifications")
+    rendered = await notification_entities(conn, svc, records, view)
+    return [entity for entity in rendered if entity is not None], [r.id for r in records]
+
+
 async def list_notifications(request: Request) -> Response:
     svc = services(request)
     caller = await authenticate(request, svc, "read:notifications")
     page = page_params(request, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
-    selection = _filter(request)
     async with svc.db.read() as conn:
-        records = await store.page(conn, caller.account.id, page, selection, now=svc.clock())
-        view = await load_filters(conn, caller.account.id, now=svc.clock(), context="notifications")
-        rendered = await notification_entities(conn, svc, records, view)
-        entities = [entity for entity in rendered if entity is not None]
+        entities, paged_ids = await notifications_page(
+            conn, svc, caller.account.id, page, _filter(request)
+        )
     base = svc.config.instance.base_url
-    return paged_response(request, base, entities, [r.id for r in records], page)
+    return paged_response(request, base, entities, paged_ids, page)
 
 
 def _path_id(request: Request) -> int:

@@ -11,6 +11,7 @@ status answered is checked once more with watercooler.visibility.can_see.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -43,7 +44,8 @@ _TAG_NAME = re.compile(r"^\w{1,100}$")
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 
 
-def _tag_name(raw: str) -> str:
+def tag_name(raw: str) -> str:
+    """A path's hashtag as stored (no `#`, lower case), or 404 for what cannot be one."""
     name = raw.strip().removeprefix("#").lower()
     if not _TAG_NAME.match(name):
         raise HTTPException(404, "Record not found")
@@ -97,26 +99,40 @@ async def _fetch_by_url(
     return None, None
 
 
-async def search(request: Request) -> Response:
-    svc = services(request)
-    caller = await authenticate(request, svc, "read:search")
-    viewer = caller.account.id
-    query = request.query_params
-    q = query.get("q", "").strip()
-    if not q:
-        raise HTTPException(400, "Missing parameter: q")
-    kind = query.get("type", "").strip()
-    if kind and kind not in TYPES:
-        raise HTTPException(400, f"type must be one of {', '.join(TYPES)}")
-    limit = int_param(request, "limit", DEFAULT_LIMIT, maximum=MAX_LIMIT)
-    offset = int_param(request, "offset", 0, maximum=MAX_OFFSET, minimum=0)
-    author = id_param(query.get("account_id"), "account_id")
-    resolve = flag(query.get("resolve")) and offset == 0
-    following = flag(query.get("following"))
-    order = query.get("order", "newest").strip() or "newest"
-    if order not in ORDERS:
-        raise HTTPException(400, f"order must be one of {', '.join(ORDERS)}")
-    want = {name: kind in ("", name) for name in TYPES}
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A search as the API and the search page ask it (parameters already checked)."""
+
+    q: str
+    kind: str = ""
+    """"" (all), or one of TYPES."""
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    account_id: int | None = None
+    resolve: bool = False
+    """Fetch what `q` names (`@name@domain`, a URL) when we do not know it yet."""
+    following: bool = False
+    order: str = "newest"
+    max_id: int | None = None
+    min_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    """Mastodon's Search: entities of accounts, statuses (each visible to the viewer) and
+    hashtags."""
+
+    accounts: list[dict[str, Any]]
+    statuses: list[dict[str, Any]]
+    hashtags: list[dict[str, Any]]
+
+
+async def run_search(svc: Services, viewer: int, query: SearchQuery) -> SearchResults:
+    """What `viewer` finds for `query`: one function for `/api/v2/search` and the web page,
+    so that a page never shows more than the API would."""
+    q, limit, offset = query.q, query.limit, query.offset
+    resolve = query.resolve and offset == 0
+    want = {name: query.kind in ("", name) for name in TYPES}
     account_ids: list[int] = []
     found: list[StatusRecord] = []
     hashtags: list[dict[str, Any]] = []
@@ -145,7 +161,7 @@ async def search(request: Request) -> Response:
                         name,
                         domain=domain,
                         local_only="@" in q.removeprefix("@") and domain is None,
-                        following_of=viewer if following else None,
+                        following_of=viewer if query.following else None,
                         limit=limit,
                         offset=offset,
                         peers_only=svc.policy.mode == ALLOWLIST,
@@ -157,8 +173,8 @@ async def search(request: Request) -> Response:
                     q,
                     viewer=viewer,
                     local_domain=svc.config.instance.domain,
-                    account_id=author,
-                    by_relevance=order == "relevance",
+                    account_id=query.account_id,
+                    by_relevance=query.order == "relevance",
                 )
                 ids = await api_search.status_ids_matching(
                     conn,
@@ -167,8 +183,8 @@ async def search(request: Request) -> Response:
                     now=svc.clock(),
                     limit=limit,
                     offset=offset,
-                    max_id=id_param(query.get("max_id"), "max_id"),
-                    min_id=id_param(query.get("min_id"), "min_id"),
+                    max_id=query.max_id,
+                    min_id=query.min_id,
                 )
                 by_id = await statuses.get_many(conn, ids)
             found = [by_id[status_id] for status_id in ids if status_id in by_id]
@@ -183,18 +199,51 @@ async def search(request: Request) -> Response:
         status_entities = await _status_entities(
             conn, svc, [s for s in found if await can_see(conn, s, viewer)], viewer
         )
+    return SearchResults(
+        accounts=await _entities(svc, list(dict.fromkeys(account_ids))[:limit]),
+        statuses=status_entities,
+        hashtags=hashtags,
+    )
+
+
+async def search(request: Request) -> Response:
+    svc = services(request)
+    caller = await authenticate(request, svc, "read:search")
+    query = request.query_params
+    q = query.get("q", "").strip()
+    if not q:
+        raise HTTPException(400, "Missing parameter: q")
+    kind = query.get("type", "").strip()
+    if kind and kind not in TYPES:
+        raise HTTPException(400, f"type must be one of {', '.join(TYPES)}")
+    limit = int_param(request, "limit", DEFAULT_LIMIT, maximum=MAX_LIMIT)
+    offset = int_param(request, "offset", 0, maximum=MAX_OFFSET, minimum=0)
+    author = id_param(query.get("account_id"), "account_id")
+    order = query.get("order", "newest").strip() or "newest"
+    if order not in ORDERS:
+        raise HTTPException(400, f"order must be one of {', '.join(ORDERS)}")
+    by_words = kind in ("", "statuses") and not _URL.match(q)  # only they page by id
+    wanted = SearchQuery(
+        q=q,
+        kind=kind,
+        limit=limit,
+        offset=offset,
+        account_id=author,
+        resolve=flag(query.get("resolve")),
+        following=flag(query.get("following")),
+        order=order,
+        max_id=id_param(query.get("max_id"), "max_id") if by_words else None,
+        min_id=id_param(query.get("min_id"), "min_id") if by_words else None,
+    )
+    found = await run_search(svc, caller.account.id, wanted)
     return FastJSONResponse(
-        {
-            "accounts": await _entities(svc, list(dict.fromkeys(account_ids))[:limit]),
-            "statuses": status_entities,
-            "hashtags": hashtags,
-        }
+        {"accounts": found.accounts, "statuses": found.statuses, "hashtags": found.hashtags}
     )
 
 
 async def get_tag(request: Request) -> Response:
     svc = services(request)
-    name = _tag_name(request.path_params["name"])
+    name = tag_name(request.path_params["name"])
     following = False
     if bearer_token(request):
         caller = await authenticate(request, svc, "read:follows")
@@ -206,7 +255,7 @@ async def get_tag(request: Request) -> Response:
 async def _set_following(request: Request, *, follow: bool) -> Response:
     svc = services(request)
     caller = await authenticate(request, svc, "write:follows")
-    name = _tag_name(request.path_params["name"])
+    name = tag_name(request.path_params["name"])
     async with svc.db.transaction() as conn:
         if follow:
             await api_search.follow_tag(conn, svc.db.new_id(), caller.account.id, name, svc.clock())

@@ -4,6 +4,7 @@ Visibility is checked on every read (watercooler.visibility.can_see)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -13,7 +14,7 @@ from starlette.routing import Route
 
 from outbox.publish import MediaDetails, PublishError
 from store import accounts, statuses, threads
-from store.records import StatusRecord
+from store.records import AccountRecord, StatusRecord
 from watercooler.api.entities import account_entities, status_entities, status_entity
 from watercooler.api.entities import iso as entity_time
 from watercooler.api.forms import body_params, flag, id_param, text
@@ -220,6 +221,29 @@ async def status_context(request: Request) -> Response:
     return _json(entity)
 
 
+async def _bookmark(svc: Services, me: AccountRecord, status: StatusRecord) -> None:
+    async with svc.db.transaction() as conn:
+        await threads.add_bookmark(conn, svc.db.new_id(), me.id, status.id, svc.clock())
+
+
+async def _unbookmark(svc: Services, me: AccountRecord, status: StatusRecord) -> None:
+    async with svc.db.transaction() as conn:
+        await threads.remove_bookmark(conn, me.id, status.id)
+
+
+Interaction = Callable[[Services, AccountRecord, StatusRecord], Awaitable[object]]
+INTERACTIONS: dict[str, Interaction] = {
+    "reblog": lambda svc, me, status: svc.publisher.boost(me, status),
+    "unreblog": lambda svc, me, status: svc.publisher.unboost(me, status),
+    "favourite": lambda svc, me, status: svc.publisher.like(me, status),
+    "unfavourite": lambda svc, me, status: svc.publisher.unlike(me, status),
+    "bookmark": _bookmark,
+    "unbookmark": _unbookmark,
+}
+"""What `POST /api/v1/statuses/:id/{name}` does to a status the caller may see (a boost's
+original, not the boost); the web pages' buttons do the same. May raise PublishError."""
+
+
 async def _interaction(request: Request, action: str) -> Response:
     svc = services(request)
     scope = {
@@ -237,23 +261,12 @@ async def _interaction(request: Request, action: str) -> Response:
         status = original
     me = caller.account
     try:
-        if action == "reblog":
-            boost = await svc.publisher.boost(me, status)
-            return _json(await _entity(svc, boost, me.id))
-        if action == "unreblog":
-            await svc.publisher.unboost(me, status)
-        elif action == "favourite":
-            await svc.publisher.like(me, status)
-        elif action == "unfavourite":
-            await svc.publisher.unlike(me, status)
-        elif action == "bookmark":
-            async with svc.db.transaction() as conn:
-                await threads.add_bookmark(conn, svc.db.new_id(), me.id, status.id, svc.clock())
-        elif action == "unbookmark":
-            async with svc.db.transaction() as conn:
-                await threads.remove_bookmark(conn, me.id, status.id)
+        done = await INTERACTIONS[action](svc, me, status)
     except PublishError as error:
         raise HTTPException(422, f"Validation failed: {error}") from error
+    if action == "reblog":  # the answer is the boost itself
+        assert isinstance(done, StatusRecord)
+        return _json(await _entity(svc, done, me.id))
     async with svc.db.read() as conn:
         fresh = await statuses.get_by_id(conn, status.id)
     assert fresh is not None

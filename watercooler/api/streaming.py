@@ -41,7 +41,7 @@ from watercooler.streaming.hub import (
     TooManyConnections,
 )
 from watercooler.streaming.streams import StreamError, StreamKey, parse_stream
-from watercooler.web.session import session_cookie, signed_in
+from watercooler.web.session import session_cookie, settled_user
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ async def _event_caller(request: Request, svc: Services) -> tuple[Caller, str]:
     token = _token(request)
     if token is not None or request.headers.get("sec-fetch-site") == "cross-site":
         return await _caller(svc, token)
-    viewer = await signed_in(request)
+    viewer = await settled_user(request)
     if viewer is None:
         return await _caller(svc, None)
     scopes = ("read:statuses", "read:notifications")

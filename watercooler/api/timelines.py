@@ -164,20 +164,34 @@ async def tag(request: Request) -> Response:
     return await answer(request, svc, read)
 
 
+async def kept_page(
+    conn: Connection,
+    renderer: EntityRenderer,
+    viewer: int,
+    page: Page,
+    *,
+    bookmarks: bool,
+    now: datetime,
+) -> Shown:
+    """A page of the statuses `viewer` bookmarked (or favourited), latest first, paged by
+    the bookmark's (favourite's) id: the API's list and the web page's."""
+    kept = threads.bookmarked_page if bookmarks else threads.favourited_page
+    rows = await kept(conn, viewer, max_id=page.max_id, limit=page.limit)
+    ids, paged_ids = [s for _, s in rows], [r for r, _ in rows]
+    return await visible_page(
+        conn, renderer, ids, page, viewer, now=now, context=None, paged_ids=paged_ids
+    )
+
+
 async def _kept(request: Request, *, bookmarks: bool) -> Response:
     svc = services(request)
     token, now = _token(request), svc.clock()
     scope = "read:bookmarks" if bookmarks else "read:favourites"
-    kept = threads.bookmarked_page if bookmarks else threads.favourited_page
 
     async def read(conn: Connection, renderer: EntityRenderer) -> Shown:
         viewer = (await authorize(conn, token, scope, now=now)).account.id
         page = page_params(request)
-        rows = await kept(conn, viewer, max_id=page.max_id, limit=page.limit)
-        ids, paged_ids = [s for _, s in rows], [r for r, _ in rows]
-        return await visible_page(
-            conn, renderer, ids, page, viewer, now=now, context=None, paged_ids=paged_ids
-        )
+        return await kept_page(conn, renderer, viewer, page, bookmarks=bookmarks, now=now)
 
     return await answer(request, svc, read)
 

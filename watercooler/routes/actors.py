@@ -9,18 +9,17 @@ from one query and is rendered again only when its account's row changed
 
 from __future__ import annotations
 
-from html import escape
-
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from outbox.actors import actor_document, minimal_actor_document, note_html
+from outbox.actors import actor_document, minimal_actor_document
 from store.records import AccountRecord, KeyRecord
 from watercooler.documents import activity_bytes, actor_bytes, kept_actor
 from watercooler.http import activity_json, services, wants_activity_json
 from watercooler.local import instance_actor, local_actor
 from watercooler.signed import verify_signed
+from watercooler.web import public
 
 
 async def _actor_response(request: Request, account: AccountRecord, key: KeyRecord) -> Response:
@@ -49,13 +48,12 @@ async def user_actor(request: Request) -> Response:
 async def profile_page(request: Request) -> Response:
     svc = services(request)
     username = request.path_params["username"]
-    wanted = wants_activity_json(request)
-    if wanted and (kept := await kept_actor(svc, username)) is not None:
+    if not wants_activity_json(request):  # a browser: the public profile page
+        return await public.profile_page(request, username)
+    if (kept := await kept_actor(svc, username)) is not None:
         return kept
     account, key = await local_actor(svc, username)
-    if wanted:
-        return await _actor_response(request, account, key)
-    return HTMLResponse(_profile_html(account, svc.config.instance.domain))
+    return await _actor_response(request, account, key)
 
 
 async def instance_actor_endpoint(request: Request) -> Response:
@@ -67,30 +65,8 @@ async def instance_actor_endpoint(request: Request) -> Response:
 
 
 async def about_page(request: Request) -> Response:
-    svc = services(request)
-    name = escape(svc.config.instance.name)
-    domain = escape(svc.config.instance.domain)
-    return HTMLResponse(
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{name}</title>'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-        f"<body><main><h1>{name}</h1><p>A Watercooler instance at {domain}.</p></main>"
-        "</body></html>"
-    )
-
-
-def _profile_html(account: AccountRecord, domain: str) -> str:
-    """A plain, escaped profile page; the full web pages come with the web UI."""
-    name = escape(account.display_name or account.username)
-    handle = escape(f"@{account.username}@{domain}")
-    actor = escape(account.uri, quote=True)
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{name} ({handle})</title>"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<link rel="alternate" type="application/activity+json" href="{actor}">'
-        f'</head><body><main><h1>{name}</h1><p class="handle">{handle}</p>'
-        f"{note_html(account.note)}</main></body></html>"
-    )
+    """`/` and `/about`: the instance's front page (watercooler/web/public.py)."""
+    return await public.about_page(request)
 
 
 routes = [

@@ -1,11 +1,13 @@
 """OAuth 2 endpoints: app registration, the sign-in and consent pages, token, revoke, and the
 RFC 8414 metadata. The rules are in watercooler/oauth.py; this module speaks HTTP and HTML.
 
-The pages are plain server-rendered HTML, no JavaScript. Every form carries a CSRF token bound
-to a short-lived MACed cookie and to the browser's session; the session cookie is an opaque
-random secret whose digest the database keeps. Both cookies are HttpOnly and SameSite=Lax,
-and Secure (with the `__Host-` prefix) when the instance runs on https. That scheme lives in
-watercooler/web/session.py, shared with the web pages: one session, one sign-in.
+The pages are the web pages' templates (templates/oauth/, extending base.html), without
+JavaScript. Every form carries a CSRF token bound to a short-lived MACed cookie and to the
+browser's session; the session cookie is an opaque random secret whose digest the database
+keeps. Both cookies are HttpOnly and SameSite=Lax, and Secure (with the `__Host-` prefix)
+when the instance runs on https. That scheme lives in watercooler/web/session.py, shared with
+the web pages: one session, one sign-in. A person with a one-time password chooses their own
+on the web's password form before any app gets a code.
 """
 
 from __future__ import annotations
@@ -13,12 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import email.policy
-import html
 import logging
 from collections.abc import Iterable
 from email.parser import BytesParser
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlencode
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode
 
 import orjson
 from starlette.requests import Request
@@ -42,13 +43,15 @@ from watercooler.oauth import (
     one,
     redirect_location,
 )
+from watercooler.web.pages import PASSWORD_PATH, render
+from watercooler.web.security import CONTENT_SECURITY_POLICY, PAGE_HEADERS
 from watercooler.web.session import (
+    WebUser,
     csrf_ok,
-    issue_csrf,
     oauth_server,
     session_cookie_name,
-    set_csrf_cookie,
     set_session_cookie,
+    signed_in,
 )
 
 log = logging.getLogger(__name__)
@@ -56,17 +59,6 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _CORS = {"Access-Control-Allow-Origin": "*"}
-_PAGE_HEADERS = {
-    **_NO_STORE,
-    # No form-action: browsers apply it to the redirect that follows the consent form, and
-    # that goes to the app's own (often custom-scheme) redirect URI.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 # -- request parameters ----------------------------------------------------------------------
@@ -271,64 +263,54 @@ async def metadata_endpoint(request: Request) -> Response:
 
 
 # -- pages -----------------------------------------------------------------------------------
+# Rendered from templates/oauth/*.html, extending the web pages' base.html (one stylesheet, one
+# layout). The headers are the pages' own (watercooler.web.security) less `form-action`, which
+# browsers apply to the redirect that follows the consent form, and that goes to the app's own
+# (often custom-scheme) redirect URI; no Referer leaves these pages (the URLs carry codes).
 
-_STYLE = """
-body { font: 16px/1.5 system-ui, sans-serif; background: #f3f4f6; color: #111827; margin: 0; }
-main { max-width: 26rem; margin: 3rem auto; background: #fff; padding: 2rem;
-       border-radius: .75rem; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
-h1 { font-size: 1.35rem; margin-top: 0; }
-label { display: block; margin: 1rem 0 .25rem; font-weight: 600; }
-input[type=text], input[type=password] { width: 100%; box-sizing: border-box; padding: .55rem;
-       border: 1px solid #9ca3af; border-radius: .4rem; font-size: 1rem; }
-button { margin-top: 1.25rem; padding: .6rem 1.2rem; font-size: 1rem; border-radius: .4rem;
-       border: 1px solid #1d4ed8; background: #2563eb; color: #fff; cursor: pointer; }
-button.secondary { background: #fff; color: #1f2937; border-color: #9ca3af; }
-.error { background: #fee2e2; color: #991b1b; padding: .6rem .8rem; border-radius: .4rem; }
-.code { font: 1.1rem ui-monospace, monospace; width: 100%; padding: .6rem; box-sizing: border-box; }
-ul.scopes li { margin: .2rem 0; }
-small, .muted { color: #4b5563; }
-"""
+_PAGE_HEADERS = {
+    **PAGE_HEADERS,
+    **_NO_STORE,
+    "Content-Security-Policy": "; ".join(
+        part for part in CONTENT_SECURITY_POLICY.split("; ") if not part.startswith("form-action")
+    ),
+    "Referrer-Policy": "no-referrer",
+}
 
 
-def _e(value: str) -> str:
-    return html.escape(value, quote=True)
+async def _page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    viewer: WebUser | None = None,
+) -> HTMLResponse:
+    """`templates/oauth/<template>` through `pages.render` (the CSRF cookie and token with
+    it), with the OAuth pages' headers."""
+    response = await render(request, f"oauth/{template}", context, viewer=viewer, status=status)
+    for name, value in _PAGE_HEADERS.items():
+        response.headers[name] = value
+    return response
 
 
-def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
-    document = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="referrer" content="no-referrer"><title>{_e(title)}</title>'
-        f"<style>{_STYLE}</style></head><body><main>{body}</main></body></html>"
-    )
-    return HTMLResponse(document, status_code=status, headers=_PAGE_HEADERS)
-
-
-def _hidden(fields: dict[str, str]) -> str:
-    return "".join(
-        f'<input type="hidden" name="{_e(name)}" value="{_e(value)}">'
-        for name, value in fields.items()
-    )
-
-
-async def _with_csrf(request: Request, server: OAuthServer) -> tuple[str, str]:
-    """(cookie value, form token) for a page about to be shown."""
-    return await issue_csrf(request, server)
+async def _bad_request(request: Request, message: str) -> HTMLResponse:
+    context = {"title": "Bad request", "message": message, "hint": None}
+    return await _page(request, "error.html", context, status=400)
 
 
 async def _csrf_ok(request: Request, server: OAuthServer, params: dict[str, Any]) -> bool:
     return await csrf_ok(request, server, one(params, "csrf_token"))
 
 
-def _csrf_refused() -> HTMLResponse:
+async def _csrf_refused(request: Request) -> HTMLResponse:
     log.info("oauth form refused: CSRF token missing or wrong")
-    return _page(
-        "Form expired",
-        '<h1>This form has expired</h1><p class="error">The form was too old or did not come'
-        " from this site, so nothing was done. Go back to the application and sign in"
-        " again.</p>",
-        status=403,
-    )
+    context = {
+        "title": "This form has expired",
+        "message": "The form was too old or did not come from this site, so nothing was done.",
+        "hint": "Go back to the application and sign in again.",
+    }
+    return await _page(request, "error.html", context, status=403)
 
 
 def _scope_text(scope: str) -> str:
@@ -353,76 +335,49 @@ async def _sign_in_page(
     login: str = "",
     status: int = 200,
 ) -> Response:
-    cookie, token = await _with_csrf(request, server)
-    app = auth.application
-    error = f'<p class="error" role="alert">{_e(message)}</p>' if message else ""
-    body = (
-        f"<h1>Sign in to {_e(server.domain)}</h1>"
-        f"<p><strong>{_e(app.name)}</strong> asks to use your account.</p>{error}"
-        '<form method="post" action="/oauth/sign_in">'
-        f"{_hidden({**auth.params(), 'csrf_token': token})}"
-        '<label for="username">Username or e-mail</label>'
-        f'<input type="text" id="username" name="username" value="{_e(login)}"'
-        ' autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus>'
-        '<label for="password">Password</label>'
-        '<input type="password" id="password" name="password"'
-        ' autocomplete="current-password" required>'
-        '<button type="submit">Sign in</button></form>'
-    )
-    response = _page(f"Sign in — {server.domain}", body, status=status)
-    set_csrf_cookie(response, server, cookie)
-    return response
+    context = {
+        "app_name": auth.application.name,
+        "hidden": auth.params(),
+        "message": message,
+        "login": login,
+    }
+    return await _page(request, "sign_in.html", context, status=status)
 
 
 async def _consent_page(
     request: Request, server: OAuthServer, auth: AuthorizationRequest, user: UserRecord
 ) -> Response:
-    cookie, token = await _with_csrf(request, server)
     app = auth.application
-    scopes = "".join(
-        f"<li><code>{_e(scope)}</code> — {_e(_scope_text(scope))}</li>" for scope in auth.scopes
-    )
-    website = ""
-    if app.website:
-        website = (
-            f'<p class="muted">Website: <a href="{_e(app.website)}" rel="noopener noreferrer">'
-            f"{_e(app.website)}</a></p>"
-        )
-    if auth.redirect_uri == OOB:
-        where = "You will get a code on this page to copy into the application."
-    else:
-        where = f"You will then be sent back to <code>{_e(auth.redirect_uri)}</code>."
-    switch = f"/oauth/authorize?{urlencode({**auth.params(), 'force_login': 'true'})}"
-    body = (
-        "<h1>Authorize access</h1>"
-        f"<p><strong>{_e(app.name)}</strong> wants to use your account"
-        f" <strong>@{_e(user.username)}@{_e(server.domain)}</strong> to:</p>"
-        f'<ul class="scopes">{scopes}</ul>{website}<p class="muted">{_e(where)}</p>'
-        '<form method="post" action="/oauth/authorize">'
-        f"{_hidden({**auth.params(), 'csrf_token': token})}"
-        '<button type="submit" name="decision" value="authorize">Authorize</button> '
-        '<button type="submit" name="decision" value="deny" class="secondary">Deny</button>'
-        "</form>"
-        f'<p><small>Not you? <a href="{_e(switch)}">Sign in as someone else</a>.</small></p>'
-    )
-    response = _page(f"Authorize {app.name}", body)
-    set_csrf_cookie(response, server, cookie)
-    return response
+    context = {
+        "app_name": app.name,
+        "username": user.username,
+        "scopes": [(scope, _scope_text(scope)) for scope in auth.scopes],
+        "website": app.website,
+        "oob": auth.redirect_uri == OOB,
+        "redirect_uri": auth.redirect_uri,
+        "hidden": auth.params(),
+        "switch": f"/oauth/authorize?{urlencode({**auth.params(), 'force_login': 'true'})}",
+    }
+    return await _page(request, "consent.html", context, viewer=await signed_in(request))
 
 
-def _authorize_failed(error: AuthorizeError) -> Response:
+async def _authorize_failed(request: Request, error: AuthorizeError) -> Response:
     if error.redirect_uri is not None:
         params = {"error": error.error, "error_description": error.description}
         if error.state is not None:
             params["state"] = error.state
         location = redirect_location(error.redirect_uri, params, error.response_mode)
         return RedirectResponse(location, status_code=302, headers=_NO_STORE)
-    return _page(
-        "Authorization failed",
-        f'<h1>Authorization failed</h1><p class="error">{_e(error.description)}</p>'
-        f'<p class="muted">Error: <code>{_e(error.error)}</code>. Nothing was shared with'
-        " the application.</p>",
-        status=400,
+    context = {"description": error.description, "error": error.error}
+    return await _page(request, "failed.html", context, status=400)
+
+
+def _choose_password(auth: AuthorizationRequest) -> Response:
+    """A person with a one-time password chooses their own before any app gets a code, then
+    comes back to this consent page (the password form's `next`)."""
+    back = f"/oauth/authorize?{urlencode(auth.params())}"
+    return RedirectResponse(
+        f"{PASSWORD_PATH}?next={quote(back, safe='')}", status_code=303, headers=_NO_STORE
     )
 
 
@@ -437,26 +392,29 @@ async def authorize_page(request: Request) -> Response:
     try:
         auth = await server.authorization_request(params)
     except AuthorizeError as error:
-        return _authorize_failed(error)
+        return await _authorize_failed(request, error)
     user = await server.session_user(request.cookies.get(session_cookie_name(server)))
     if user is None or _truthy(one(params, "force_login")):
         return await _sign_in_page(request, server, auth)
+    if user.must_change_password:
+        return _choose_password(auth)
     return await _consent_page(request, server, auth, user)
 
 
 async def sign_in(request: Request) -> Response:
-    """POST /oauth/sign_in: check the password, start a session, go on to the consent page."""
+    """POST /oauth/sign_in: check the password, start a session, go on to the consent page
+    (by way of the password form for a one-time password)."""
     server = oauth_server(request)
     try:
         params = await request_params(request)
     except OAuthError as error:
-        return _page("Bad request", f'<p class="error">{_e(error.description)}</p>', status=400)
+        return await _bad_request(request, error.description)
     if not await _csrf_ok(request, server, params):
-        return _csrf_refused()
+        return await _csrf_refused(request)
     try:
         auth = await server.authorization_request(params)
     except AuthorizeError as error:
-        return _authorize_failed(error)
+        return await _authorize_failed(request, error)
     login, password = (one(params, "username") or "").strip(), one(params, "password") or ""
     try:
         user = await server.check_credentials(login, password, _address(request))
@@ -465,8 +423,11 @@ async def sign_in(request: Request) -> Response:
             request, server, auth, message=str(failure), login=login, status=failure.status
         )
     session = await server.start_session(user)
-    location = f"/oauth/authorize?{urlencode(auth.params())}"
-    response = RedirectResponse(location, status_code=303, headers=_NO_STORE)
+    if user.must_change_password:
+        response = _choose_password(auth)
+    else:
+        location = f"/oauth/authorize?{urlencode(auth.params())}"
+        response = RedirectResponse(location, status_code=303, headers=_NO_STORE)
     set_session_cookie(response, server, session)
     return response
 
@@ -477,40 +438,34 @@ async def decide(request: Request) -> Response:
     try:
         params = await request_params(request)
     except OAuthError as error:
-        return _page("Bad request", f'<p class="error">{_e(error.description)}</p>', status=400)
+        return await _bad_request(request, error.description)
     if not await _csrf_ok(request, server, params):
-        return _csrf_refused()
+        return await _csrf_refused(request)
     try:
         auth = await server.authorization_request(params)
     except AuthorizeError as error:
-        return _authorize_failed(error)
+        return await _authorize_failed(request, error)
     user = await server.session_user(request.cookies.get(session_cookie_name(server)))
     if user is None:
         return await _sign_in_page(
             request, server, auth, message="Your session has ended; sign in again.", status=401
         )
+    if user.must_change_password:
+        return _choose_password(auth)
     decision = one(params, "decision")
     if decision == "deny":
         log.info("oauth denied app=%s user=%s", auth.application.id, user.username)
         if auth.redirect_uri == OOB:
-            return _page(
-                "Access denied",
-                "<h1>Access denied</h1><p>Nothing was shared with"
-                f" <strong>{_e(auth.application.name)}</strong>. You can close this page.</p>",
-            )
+            context = {"app_name": auth.application.name}
+            return await _page(request, "denied.html", context)
         location = auth.respond({"error": "access_denied"})
         return RedirectResponse(location, status_code=302, headers=_NO_STORE)
     if decision != "authorize":
-        return _page("Bad request", '<p class="error">Choose Authorize or Deny.</p>', status=400)
+        return await _bad_request(request, "Choose Authorize or Deny.")
     code = await server.issue_code(auth, user)
     if auth.redirect_uri == OOB:
-        return _page(
-            "Authorization code",
-            "<h1>Authorization code</h1>"
-            f"<p>Copy this code and paste it into <strong>{_e(auth.application.name)}</strong>:"
-            f'</p><input class="code" id="authorization-code" type="text" readonly'
-            f' value="{_e(code)}"><p class="muted">It works once, for ten minutes.</p>',
-        )
+        context = {"app_name": auth.application.name, "code": code}
+        return await _page(request, "code.html", context)
     return RedirectResponse(auth.respond({"code": code}), status_code=302, headers=_NO_STORE)
 
 

@@ -10,11 +10,10 @@ are in the outbox and on the HTML pages.
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from federation import activities
@@ -27,6 +26,7 @@ from watercooler.local import local_actor
 from watercooler.services import Services
 from watercooler.signed import verify_signed
 from watercooler.visibility import PUBLICLY_READABLE, can_see
+from watercooler.web import public
 
 AS = "https://www.w3.org/ns/activitystreams"
 PAGE_SIZE = 20
@@ -87,9 +87,9 @@ async def status_document(request: Request) -> Response:
 
 
 async def status_page(request: Request) -> Response:
-    """`/@name/ID`, the status's `url`: ActivityStreams for peers (same rules as its id), a
-    plain page for a browser — public and unlisted posts only, never local-only ones (the
-    page is unsigned: anyone may read it); the web UI comes later."""
+    """`/@name/ID`, the status's `url`: ActivityStreams for peers (same rules as its id), the
+    public page for a browser (watercooler/web/public.py) — public and unlisted posts only,
+    never local-only ones (the page is unsigned: anyone may read it)."""
     if (kept := await _kept_note(request)) is not None:
         return kept
     svc, author, status = await _status(request)
@@ -98,20 +98,7 @@ async def status_page(request: Request) -> Response:
         return activity_json(await svc.publisher.note_json(status))
     if status.visibility not in PUBLICLY_READABLE or status.local_only:
         raise NotFound("no such status")
-    name = escape(author.display_name or author.username)
-    handle = escape(f"@{author.username}@{svc.config.instance.domain}")
-    warning = (
-        f"<p><strong>{escape(status.spoiler_text)}</strong></p>" if status.spoiler_text else ""
-    )
-    return HTMLResponse(
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{name} ({handle})</title>"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<link rel="alternate" type="application/activity+json" href="{escape(status.uri)}">'
-        f"</head><body><main><article><h1>{name} <small>{handle}</small></h1>{warning}"
-        f"{status.content}<p><time>{status.created_at.isoformat()}</time></p></article></main>"
-        "</body></html>"
-    )
+    return await public.status_page(request, author, status)
 
 
 async def status_activity(request: Request) -> Response:

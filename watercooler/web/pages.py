@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 SIGN_IN_PATH = "/web/sign_in"
+PASSWORD_PATH = "/web/settings/password"
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -62,6 +63,11 @@ class PageError(Exception):
 
 class SignInRequired(Exception):
     """The page needs a signed-in employee: the browser goes to the sign-in page and back."""
+
+
+class PasswordChangeRequired(Exception):
+    """The employee still has a one-time password: every page but the password form sends
+    them there first (and back after)."""
 
 
 async def render(
@@ -91,10 +97,13 @@ async def render(
 
 
 async def require_user(request: Request) -> WebUser:
-    """The signed-in employee, or SignInRequired."""
+    """The signed-in employee, or SignInRequired; PasswordChangeRequired while they have a
+    one-time password (an admin's, at first sign-in or after a reset)."""
     viewer = await signed_in(request)
     if viewer is None:
         raise SignInRequired
+    if viewer.user.must_change_password and request.url.path != PASSWORD_PATH:
+        raise PasswordChangeRequired
     return viewer
 
 
@@ -148,16 +157,23 @@ def page(endpoint: Endpoint) -> Endpoint:
         try:
             return await endpoint(request)
         except SignInRequired:
-            back = request.url.path if request.method == "GET" else "/web/home"
-            if request.method == "GET" and request.url.query:
-                back = f"{back}?{request.url.query}"
-            return see_other(f"{SIGN_IN_PATH}?next={quote(back, safe='')}")
+            return see_other(f"{SIGN_IN_PATH}?next={quote(_back(request), safe='')}")
+        except PasswordChangeRequired:
+            return see_other(f"{PASSWORD_PATH}?next={quote(_back(request), safe='')}")
         except PageError as error:
             return await error_page(request, error.status, error.message)
         except HTTPException as error:
             return await error_page(request, error.status_code, str(error.detail))
 
     return wrapped
+
+
+def _back(request: Request) -> str:
+    """Where to come back to after signing in or choosing a password: the page asked for (a
+    GET, with its query), or home after a form (it is not sent again)."""
+    if request.method != "GET":
+        return "/web/home"
+    return f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
 
 
 async def error_page(request: Request, status: int, message: str) -> HTMLResponse:

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from watercooler.web import actions as status_actions
 from watercooler.web import compose, sign_in, static, timelines
+from watercooler.web import directory as directory_pages
+from watercooler.web import kept as kept_pages
+from watercooler.web import notifications as notification_pages
+from watercooler.web import profiles as profile_pages
+from watercooler.web import search as search_pages
+from watercooler.web import settings as settings_pages
 
 routes: list[BaseRoute] = [
     *static.routes,
     *sign_in.routes,
     *compose.routes,
     *timelines.routes,
+    *settings_pages.routes,
+    *notification_pages.routes,
+    *search_pages.routes,
+    *directory_pages.routes,
+    *kept_pages.routes,
+    *status_actions.routes,
+    *profile_pages.routes,
 ]

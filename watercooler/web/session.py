@@ -114,3 +114,11 @@ async def signed_in(connection: HTTPConnection) -> WebUser | None:
     async with svc.db.read() as conn:
         account = await accounts.get_by_id(conn, user.account_id)
     return WebUser(user, account) if account is not None else None
+
+
+async def settled_user(connection: HTTPConnection) -> WebUser | None:
+    """`signed_in`, but None too while the person still has a one-time password: what reads
+    outside the pages (the event stream, live cards) takes, so that nothing is shown before
+    they chose their own (the pages send them to the password form instead)."""
+    viewer = await signed_in(connection)
+    return None if viewer is None or viewer.user.must_change_password else viewer

@@ -4,13 +4,14 @@ and their password check, lockout and logging (`OAuthServer.check_credentials`).
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from watercooler.oauth import SignInFailed
-from watercooler.web.pages import page, read_form, render, safe_next, see_other
+from watercooler.web.pages import PASSWORD_PATH, page, read_form, render, safe_next, see_other
 from watercooler.web.session import (
     clear_session_cookie,
     oauth_server,
@@ -48,6 +49,8 @@ async def sign_in(request: Request) -> Response:
     except SignInFailed as failure:
         context = {"next": target, "login": login, "message": str(failure)}
         return await render(request, "sign_in.html", context, viewer=None, status=failure.status)
+    if user.must_change_password:  # a one-time password: choose one's own first
+        target = f"{PASSWORD_PATH}?next={quote(target, safe='')}"
     response = see_other(target)
     set_session_cookie(response, server, await server.start_session(user))
     return response

@@ -16,17 +16,16 @@ from watercooler.api.pagination import page_params
 from watercooler.api.statuses import VISIBILITIES
 from watercooler.http import services
 from watercooler.visibility import default_visibility
-from watercooler.web import reading
+from watercooler.web import actions, reading
 from watercooler.web.pages import (
     Endpoint,
     PageError,
-    environment,
     page,
     render,
     require_user,
 )
 from watercooler.web.security import PAGE_HEADERS
-from watercooler.web.session import WebUser, signed_in
+from watercooler.web.session import WebUser, settled_user
 
 VISIBILITY_LABELS = {
     "public": "Public",
@@ -131,7 +130,7 @@ async def thread_page(request: Request) -> Response:
 async def status_card(request: Request) -> Response:
     """GET /web/statuses/{id}/card: one status as the timelines show it (an `<li>`), for the
     live updates; 404 for what the viewer may not see, 401 without a session."""
-    viewer = await signed_in(request)
+    viewer = await settled_user(request)
     if viewer is None:
         return HTMLResponse("", status_code=401, headers=dict(PAGE_HEADERS))
     svc = services(request)
@@ -140,10 +139,7 @@ async def status_card(request: Request) -> Response:
     if status is None:
         return HTMLResponse("", status_code=404, headers=dict(PAGE_HEADERS))
     (entity,) = await reading.entities(svc, [status], viewer.account.id)
-    body = environment.get_template("status_card.html").render(
-        status=entity, viewer=viewer, domain=svc.config.instance.domain, fresh=True
-    )
-    return HTMLResponse(body, headers=dict(PAGE_HEADERS))
+    return await actions.live_card(request, entity, viewer)  # with its action buttons
 
 
 routes = [
