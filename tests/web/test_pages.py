@@ -157,6 +157,17 @@ async def test_hostile_names_and_posts_are_escaped(
     assert "&lt;img src=x" in page.text
 
 
+async def test_an_empty_home_points_a_new_employee_to_colleagues(
+    alice: httpx.AsyncClient,
+) -> None:
+    home = await alice.get("/web/home")
+    empty = home.text.split('id="empty-timeline"', 1)[1].split("</div>", 1)[0]
+    assert 'href="/web/directory">People</a>' in empty and 'href="/web/org"' in empty
+    org = await alice.get("/web/org")
+    empty = org.text.split('id="empty-timeline"', 1)[1].split("</div>", 1)[0]
+    assert "Write the first post!" in empty and "/web/directory" not in empty
+
+
 async def test_a_post_from_the_form_reaches_the_timelines(
     instance: Instance, alice: httpx.AsyncClient
 ) -> None:

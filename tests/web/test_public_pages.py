@@ -69,7 +69,7 @@ async def test_the_public_profile_shows_public_posts_only(
     instance: Instance, alice: AccountRecord
 ) -> None:
     svc, client = instance
-    await _every_kind(svc, alice)
+    posts = await _every_kind(svc, alice)
     page = await client.get("/@alice")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "Post for public readers" in page.text
@@ -80,6 +80,11 @@ async def test_the_public_profile_shows_public_posts_only(
     assert "@alice@a.test" in page.text
     assert 'href="/web/sign_in?next=/web/accounts/' in page.text
     assert "csrf_token" not in page.text.split("</header>", 1)[1]  # no forms for visitors
+    # the cards link a visitor to public pages, never to pages that only ask to sign in
+    cards = page.text.split('id="profile-posts"', 1)[1]
+    assert f'href="{alice.url}"' in cards
+    assert f'href="{posts["public"].url}"' in cards
+    assert "/web/" not in cards
 
 
 async def test_the_public_profile_carries_opengraph_and_the_alternate(
