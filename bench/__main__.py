@@ -30,6 +30,7 @@ SCENARIOS: dict[str, str] = {
     "S6": "posting:run_posting",
     "S7": "steady:run",
     "S8": "inbox:run_overload",
+    "L1": "load:run",
     "E2E": "posting:run_e2e",
     "D1": "directory:run",
 }

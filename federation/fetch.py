@@ -132,7 +132,7 @@ class Fetcher:
             raise FetchError(f"{url} is {media_type or 'untyped'}, not {media_types[0]}")
         try:
             document = json.loads(response.content)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # nested past the parser: no JSON to us
             raise FetchError(f"{url} is not valid JSON") from error
         if not isinstance(document, dict):
             raise FetchError(f"{url} is not a JSON object")

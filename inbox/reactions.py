@@ -37,6 +37,8 @@ async def handle_announce(ctx: InboxContext, activity: Activity, item: InboxItem
     async with ctx.db.transaction() as conn:
         if await statuses.get_by_uri(conn, activity.id) is not None:
             return
+        if await statuses.get_boost(conn, booster.id, original.id) is not None:
+            return  # boosted already, under another Announce id: one boost per account
         boost = await statuses.insert_boost(
             conn,
             ctx.db.new_id(),

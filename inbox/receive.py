@@ -6,8 +6,9 @@ peer (the fetcher refuses any other host). Only a body with a good signature is 
 an activity (JSON, depth, shape), so a flood of forged requests costs little more than
 their signatures; a failed one still answers 403 when its actor is not a peer. Then peer
 policy on the actor, the signer being the actor, the activity id living on the actor's
-host. A signed request hears 415/413, then 400, 403, 401, as before; a forged one hears 401
-(403 if its actor is not a peer) whatever its body holds.
+host, then the peer's rate limit (`inbox.rate_limit`). A signed request hears 415/413, then
+400, 403, 401, 429, as before; a forged one hears 401 (403 if its actor is not a peer)
+whatever its body holds.
 Only then is the raw activity written to the inbound queue, in a group commit with the
 requests that arrive meanwhile; the caller answers 202 once that commit is on disk.
 Processing happens later in the inbox worker.
@@ -31,6 +32,7 @@ from federation.signatures import HttpRequestView
 from federation.verify import verify_request
 from inbox.intake_keys import IntakeKeys
 from inbox.intake_queue import IntakeQueue, Outcome
+from inbox.rate_limit import PeerRateLimit
 from store.db import Database
 from store.inbox_items import NewInboxItem
 
@@ -42,11 +44,13 @@ _MEDIA_TYPES = ("application/activity+json", "application/ld+json", "application
 
 
 class InboxRejected(Exception):
-    """The request is not one we take; `status` is the HTTP answer (400, 413, 415)."""
+    """The request is not one we take; `status` is the HTTP answer (400, 413, 415, 429);
+    `retry_after` the seconds a 429 asks the sender to wait."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class Intake:
     max_skew: timedelta
     signature_failures: Counter[str] = field(default_factory=Counter)
     """Failed signatures per claimed actor domain, since last taken for the stored totals."""
+    rate: PeerRateLimit = field(default_factory=PeerRateLimit)
+    """Activities each peer domain may send (`inbox.rate_limit`)."""
 
 
 def _deeper_than(value: object, limit: int) -> bool:
@@ -128,6 +134,16 @@ def _check_claimed_actor(policy: PeerPolicy, body: bytes) -> str | None:
     return None
 
 
+def _charge(rate: PeerRateLimit, domain: str) -> None:
+    """One activity from `domain` (its signature verified): InboxRejected (429) past its rate."""
+    wait = rate.take(domain)
+    if wait is None:
+        return
+    if refused := rate.to_log(domain):
+        log.warning("inbox rate limit: peer=%s refused=%d retry_after=%d", domain, refused, wait)
+    raise InboxRejected(429, f"{domain} is sending too fast; retry later", retry_after=wait)
+
+
 def activity_key(activity: Activity, body: bytes) -> str:
     """The idempotency key: the activity id, or a digest of the body for id-less activities
     (GoToSocial sends some Deletes without an id)."""
@@ -145,7 +161,7 @@ async def accept_activity(
     Raises InboxRejected, SignatureError or PolicyRejected; nothing is written then.
     """
     check_media(view)
-    for _ in range(2):  # again if the key in memory was replaced meanwhile (read afresh then)
+    for attempt in range(2):  # again if the key in memory was replaced meanwhile (read afresh)
         signer = intake.keys.signer()
         try:
             verified = await verify_request(view, signer, now=now, max_skew=intake.max_skew)
@@ -161,6 +177,8 @@ async def accept_activity(
             )
         if activity.id and domain_of(activity.id) != domain_of(activity.actor):
             raise InboxRejected(400, "activity id is not on the actor's host")
+        if attempt == 0:
+            _charge(intake.rate, domain_of(activity.actor))
         key = activity_key(activity, view.body)
         row_id = signer.used.row_id if signer.used is not None else None
         body = view.body.decode("utf-8")  # as received (valid UTF-8), to reprocess after a fix

@@ -457,16 +457,25 @@ async def account_status_ids(
     exclude_reblogs: bool = False,
     tagged: str | None = None,
     only_media: bool = False,
+    mentioning: int | None = None,
 ) -> list[int]:
     """A profile's statuses, newest first. Without replies, self-replies (threads) stay, as
-    on Mastodon; boosts of deleted posts never show."""
+    on Mastodon; boosts of deleted posts never show. `mentioning`: statuses that mention
+    this account are listed whatever their visibility (Mastodon's AccountStatusesFilter)."""
     params: dict[str, Any] = {f"v{i}": v for i, v in enumerate(visibilities)}
     params["account"] = account_id
     marks = ", ".join(f":v{i}" for i in range(len(visibilities))) or "NULL"
+    shown = f"s.visibility IN ({marks})"
+    if mentioning is not None:
+        params["mentioned"] = mentioning
+        shown = (
+            f"({shown} OR EXISTS (SELECT 1 FROM status_mentions sm"
+            " WHERE sm.status_id = s.id AND sm.account_id = :mentioned))"
+        )
     where = [
         "s.account_id = :account",
         "s.deleted_at IS NULL",
-        f"s.visibility IN ({marks})",
+        shown,
         "(s.reblog_of_id IS NULL OR EXISTS (SELECT 1 FROM statuses o"
         " WHERE o.id = s.reblog_of_id AND o.deleted_at IS NULL))",
     ]

@@ -68,7 +68,9 @@ class StatusSearch:
 
 
 def _quoted(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+    """An FTS5 string. FTS5 reads a NUL as the end of the query ("unterminated string"), so
+    one typed into the search box separates words like a space."""
+    return '"' + text.replace("\x00", " ").replace('"', '""') + '"'
 
 
 def _phrase(term: Term) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from store.errors import Busy
 from store.ids import IdGenerator
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,13 @@ class Database:
             if durable != self._durable:  # the mode only changes between transactions
                 await conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
                 self._durable = durable
-            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                log.warning("database write lock not obtained path=%s error=%s", self.path, error)
+                raise Busy(str(error)) from error
             try:
                 yield conn
             except BaseException:

@@ -2,7 +2,8 @@
 
 StoreError
 ├── NotFound    a row the caller named does not exist
-└── Conflict    a unique value (username, key id, token) is already taken
+├── Conflict    a unique value (username, key id, token) is already taken
+└── Busy        another connection held the write lock past the busy timeout
 """
 
 from __future__ import annotations
@@ -18,3 +19,8 @@ class NotFound(StoreError):
 
 class Conflict(StoreError):
     """A unique value is already taken."""
+
+
+class Busy(StoreError):
+    """Another connection (a worker process, the CLI, a backup) held the database's write lock
+    for longer than the busy timeout: nothing was written, the same request may be repeated."""

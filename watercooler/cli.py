@@ -268,12 +268,13 @@ def cmd_queue_status(config: Config, args: argparse.Namespace) -> int:
         async with db.read() as conn:
             hosts = await deliveries.summary_by_host(conn)
             inbound = await inbox_items.counts(conn)
-        print("host\tpending\tretrying\tdead\tsent\tlast success\tlast error")
+        # gone: the inbox answered 404/410, so that delivery was given up at once.
+        print("host\tpending\tretrying\tdead\tsent\tgone\tlast success\tlast error")
         for host in hosts:
             success = host.last_success_at.isoformat() if host.last_success_at else "-"
             print(
                 f"{host.host}\t{host.pending}\t{host.retrying}\t{host.dead}\t{host.sent}"
-                f"\t{success}\t{host.last_error or '-'}"
+                f"\t{host.gone}\t{success}\t{host.last_error or '-'}"
             )
         pending = inbound.get("pending", 0)
         print(

@@ -78,6 +78,10 @@ class FederationConfig:
     allow_http: bool = False
     signature_max_skew: int = 3600
     inbox_backlog_limit: int = 5000
+    inbox_rate_limit: int = 1000
+    """Activities a second each peer domain may send to our inboxes; 0: no limit."""
+    inbox_rate_burst: int = 10_000
+    """Activities a peer domain may send at once, before `inbox_rate_limit` applies."""
     resolve: dict[str, str] = field(default_factory=dict)
     ca_file: str | None = None
 
@@ -241,6 +245,12 @@ def parse_config(data: dict[str, Any]) -> Config:
     backlog = federation.get("inbox_backlog_limit", int, FederationConfig.inbox_backlog_limit)
     if backlog < 0:
         raise ConfigError(f"federation.inbox_backlog_limit: expected 0 or more, got {backlog}")
+    rate = federation.get("inbox_rate_limit", int, FederationConfig.inbox_rate_limit)
+    if rate < 0:
+        raise ConfigError(f"federation.inbox_rate_limit: expected 0 or more, got {rate}")
+    burst = federation.get("inbox_rate_burst", int, FederationConfig.inbox_rate_burst)
+    if burst < 1:
+        raise ConfigError(f"federation.inbox_rate_burst: expected 1 or more, got {burst}")
     resolve_raw = federation.get("resolve", dict, {})
     resolve = {}
     for key, target in resolve_raw.items():
@@ -307,6 +317,8 @@ def parse_config(data: dict[str, Any]) -> Config:
             allow_http=allow_http,
             signature_max_skew=skew,
             inbox_backlog_limit=backlog,
+            inbox_rate_limit=rate,
+            inbox_rate_burst=burst,
             resolve=resolve,
             ca_file=ca_file,
         ),

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from federation.errors import SignatureError
 from federation.policy import PolicyRejected
 from federation.webfinger import BadResource
-from store.errors import NotFound
+from store.errors import Busy, NotFound
 from watercooler.services import Services
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,15 @@ async def _unauthorized(request: Request, exc: Exception) -> Response:
     return error_response(401, f"Request not signed or signature not valid ({exc.reason})")
 
 
+async def _busy(request: Request, exc: Exception) -> Response:
+    """The write lock stayed with another connection past the busy timeout: nothing was
+    written, so the client (or the peer's delivery worker) may simply try again."""
+    log.warning("database busy path=%s", request.url.path)
+    return error_response(
+        503, "The database is busy; nothing was saved. Try again.", {"Retry-After": "5"}
+    )
+
+
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error_response(exc.status_code, exc.detail)
@@ -93,4 +102,5 @@ EXCEPTION_HANDLERS = {
     PolicyRejected: _forbidden,
     SignatureError: _unauthorized,
     HTTPException: _http_exception,
+    Busy: _busy,
 }

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import io
+import logging
 import os
 import re
 import secrets
@@ -29,6 +31,8 @@ import blurhash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from outbox.actors import IMAGE_MEDIA_TYPES as CONTENT_TYPES
+
+log = logging.getLogger(__name__)
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 IMAGE_SIZE_LIMIT = 16 * 1024 * 1024
@@ -64,7 +68,8 @@ class Purpose(Enum):
 
 
 class MediaRejected(Exception):
-    """The upload is not an image we take; `status` is the HTTP answer (413 or 422)."""
+    """The upload is not an image we take, or it cannot be stored; `status` is the HTTP
+    answer (413 or 422; 507 when the media folder is full or cannot be written)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -286,13 +291,28 @@ class MediaFiles:
             os.close(folder)
 
     def _store(self, processed: ProcessedImage) -> StoredImage:
+        """Write both files, or neither: a full disk (or a folder we may not write) takes back
+        what was written and answers 507, so no row can name a file that is not there."""
         token = secrets.token_hex(16)
         file_name = f"{token}.{processed.original.extension}"
-        self._write(file_name, processed.original.data)
         preview_name = None
-        if processed.preview is not None:
-            preview_name = f"{token}-small.{processed.preview.extension}"
-            self._write(preview_name, processed.preview.data)
+        written: list[str] = []
+        try:
+            self._write(file_name, processed.original.data)
+            written.append(file_name)
+            if processed.preview is not None:
+                preview_name = f"{token}-small.{processed.preview.extension}"
+                self._write(preview_name, processed.preview.data)
+        except OSError as error:
+            for name in written:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.root / name[:2] / name)
+            log.error("media not written folder=%s error=%s", self.root, error)
+            full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+            problem = "is full" if full else "cannot be written"
+            raise MediaRejected(
+                507, f"Insufficient storage: the media storage {problem}; nothing was saved."
+            ) from error
         return StoredImage(processed, file_name, preview_name)
 
     async def save(self, data: bytes, purpose: Purpose = Purpose.ATTACHMENT) -> StoredImage:

@@ -25,6 +25,7 @@ from inbox.context import InboxContext
 from inbox.handlers import HANDLERS
 from inbox.intake_keys import IntakeKeys
 from inbox.intake_queue import IntakeQueue
+from inbox.rate_limit import PeerRateLimit
 from inbox.receive import Intake
 from inbox.worker import InboxWorker
 from outbox.delivery import DeliverySettings, DeliveryWorker
@@ -227,6 +228,7 @@ async def start_services(
         queue=IntakeQueue(db, clock),
         policy=policy,
         max_skew=timedelta(seconds=config.federation.signature_max_skew),
+        rate=PeerRateLimit(config.federation.inbox_rate_limit, config.federation.inbox_rate_burst),
     )
     peering = Peering(
         db,

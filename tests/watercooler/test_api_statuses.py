@@ -130,6 +130,12 @@ async def test_thread_boost_favourite_bookmark_across_instances(rig: Rig) -> Non
         await rig.drain()
         mine = (await alice.get(f"/api/v1/statuses/{question['id']}")).json()
         assert (mine["favourites_count"], mine["reblogs_count"]) == (0, 0)
+        # boosting again after taking the boost back (the old row stays as a tombstone)
+        again = await bob.post(f"/api/v1/statuses/{remote_id}/reblog")
+        assert again.status_code == 200, again.text
+        await rig.drain()
+        mine = (await alice.get(f"/api/v1/statuses/{question['id']}")).json()
+        assert mine["reblogs_count"] == 1
 
 
 async def test_timelines_page_like_mastodon(rig: Rig) -> None:

@@ -472,7 +472,8 @@ async def profile_status_ids(
 ) -> list[int]:
     """The ids of a page of a profile's posts the viewer (None: anonymous) may be shown:
     public and unlisted for anyone, org too for a signed-in user, followers-only too for
-    followers, everything for the owner; nothing for an account that blocks the viewer.
+    followers, everything for the owner, and those that mention the viewer (as Mastodon);
+    nothing for an account that blocks the viewer.
     Each is still to be checked with `can_see` (`visible_page` does): the API's list and
     the profile pages'."""
     async with svc.db.read() as conn:
@@ -499,6 +500,7 @@ async def profile_status_ids(
             exclude_reblogs=wanted.exclude_reblogs,
             tagged=wanted.tagged,
             only_media=wanted.only_media,
+            mentioning=viewer if viewer is not None and viewer != account.id else None,
         )
 
 

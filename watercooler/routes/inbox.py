@@ -55,7 +55,9 @@ async def _receive(request: Request, recipient_account_id: int | None) -> Respon
             svc.intake, view, recipient_account_id=recipient_account_id, now=svc.clock()
         )
     except InboxRejected as error:
-        return error_response(error.status, str(error))
+        retry = error.retry_after
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return error_response(error.status, str(error), headers=headers)
     if stored:
         svc.backlog.stored()
         svc.workers.inbox.notify()
