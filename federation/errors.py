@@ -69,3 +69,9 @@ class ParseError(FederationError):
 
 class FetchError(FederationError):
     """A remote object or key could not be fetched."""
+
+
+class RefusedDocument(FetchError):
+    """The fetch is refused for what the origin is or answered, not for a passing failure: an
+    address we do not connect to, a redirect off the host, a document too large, not JSON or
+    whose id is on another host. Asking again gets the same answer, so nothing retries it."""

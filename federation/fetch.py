@@ -16,7 +16,7 @@ from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
 import httpx
 
-from federation.errors import FetchError
+from federation.errors import FetchError, RefusedDocument
 from federation.policy import PeerPolicy, domain_of
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Fetcher:
     def _check_url(self, url: str) -> None:
         scheme = urlsplit(url).scheme
         if scheme != "https" and not (scheme == "http" and self.allow_http):
-            raise FetchError(f"refusing to fetch {url!r}: scheme {scheme!r} not allowed")
+            raise RefusedDocument(f"refusing to fetch {url!r}: scheme {scheme!r} not allowed")
         self.policy.check_url(url)
 
     async def fetch_json(self, url: str) -> dict[str, Any]:
@@ -65,7 +65,9 @@ class Fetcher:
         document = self._json(url, response, _JSON_TYPES)
         document_id = document.get("id")
         if not isinstance(document_id, str) or domain_of(document_id) != domain_of(url):
-            raise FetchError(f"{url} holds a document with id {document_id!r} from another host")
+            raise RefusedDocument(
+                f"{url} holds a document with id {document_id!r} from another host"
+            )
         return document
 
     async def webfinger(
@@ -86,9 +88,9 @@ class Fetcher:
                 return url, response
             target = urljoin(url, response.headers.get("location", ""))
             if domain_of(target) != origin:
-                raise FetchError(f"{url} redirects to another host ({target})")
+                raise RefusedDocument(f"{url} redirects to another host ({target})")
             url = target
-        raise FetchError(f"too many redirects fetching {url}")
+        raise RefusedDocument(f"too many redirects fetching {url}")
 
     async def _get(self, url: str, accept: str) -> httpx.Response:
         """GET with the body read up to the cap (a larger body is never held in memory)."""
@@ -103,7 +105,7 @@ class Fetcher:
             async for chunk in response.aiter_bytes():
                 body.extend(chunk)
                 if len(body) > self.max_bytes:
-                    raise FetchError(f"{url} is larger than {self.max_bytes} bytes")
+                    raise RefusedDocument(f"{url} is larger than {self.max_bytes} bytes")
         except httpx.HTTPError as error:
             raise FetchError(f"reading {url} failed: {error!r}") from error
         finally:
@@ -133,7 +135,7 @@ class Fetcher:
         try:
             document = json.loads(response.content)
         except (ValueError, RecursionError) as error:  # nested past the parser: no JSON to us
-            raise FetchError(f"{url} is not valid JSON") from error
+            raise RefusedDocument(f"{url} is not valid JSON") from error
         if not isinstance(document, dict):
-            raise FetchError(f"{url} is not a JSON object")
+            raise RefusedDocument(f"{url} is not a JSON object")
         return document

@@ -20,10 +20,10 @@ from collections.abc import Callable, Collection, Mapping
 
 import httpx
 
-from federation.errors import FetchError
+from federation.errors import RefusedDocument
 
 
-class UnsafeAddress(FetchError):
+class UnsafeAddress(RefusedDocument):
     """The host resolves to an address we do not connect to for a non-peer."""
 
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from federation.activities import Activity, parse_activity
-from federation.errors import ParseError
+from federation.errors import ParseError, RefusedDocument
 from federation.fetch import ObjectGone, ObjectNotFound
 from inbox.context import InboxContext
 from inbox.from_as import NotAllowed
@@ -91,8 +91,16 @@ class InboxWorker:
                 )
             else:
                 await handler(self.ctx, activity, item)
-        except (ParseError, NotAllowed, ObjectGone, ObjectNotFound, ValueError) as error:
-            # Malformed, not the actor's to do, or its object is gone: retrying cannot help.
+        except (
+            ParseError,
+            NotAllowed,
+            ObjectGone,
+            ObjectNotFound,
+            RefusedDocument,
+            ValueError,
+        ) as error:
+            # Malformed, not the actor's to do, its object gone, or a fetch refused for what
+            # the origin is or serves (an unsafe address, another host): retrying cannot help.
             log.info("activity dropped activity_id=%s error=%s", item.activity_uri, error)
             async with db.transaction() as conn:
                 await inbox_items.mark_failed(conn, item.id, now, str(error))

@@ -305,8 +305,11 @@ async def test_a_boost_of_an_object_a_peer_serves_badly_stores_nothing(
     assert world.d.gets("/notes/") == []  # never followed elsewhere
     for name, (_, error) in MISBEHAVIOURS.items():
         boost_id = boosts[name]["id"]
-        state, _, last_error = world.item(boost_id)
-        assert state in ("pending", "failed"), name
+        state, attempts, last_error = world.item(boost_id)
+        if name == "not-activitystreams":  # a proxy's error page may pass: asked again later
+            assert state == "pending", name
+        else:  # refused for what the origin serves: asking again gets the same, so no retry
+            assert (state, attempts) == ("failed", 1), name
         assert last_error is not None and error in last_error, (name, last_error)
         assert any(boost_id in r.getMessage() and error in r.getMessage() for r in caplog.records)
     after = snapshot(world.db)
