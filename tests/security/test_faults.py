@@ -41,6 +41,8 @@ from store.deliveries import HostSummary
 from tests.conftest import MakeConfig, running
 from tests.rig import Rig, RouterTransport
 from tests.watercooler.conftest import account_id
+from tests.web.signing import csrf_token
+from tests.web.signing import sign_in as web_sign_in
 from watercooler.accounts import create_token, create_user
 from watercooler.app import create_app
 from watercooler.cli import cmd_queue_status
@@ -484,17 +486,27 @@ async def test_a_lock_held_past_the_busy_timeout_is_a_clear_503_and_nothing_half
     app = create_app(config, run_workers=False)
     async with running(app, config.instance.base_url) as client:
         svc = app.state.services
-        await create_user(svc.db, svc.uris, "alice", now=datetime.now(UTC))
+        await create_user(
+            svc.db, svc.uris, "alice", now=datetime.now(UTC), password="correct horse battery"
+        )
         token = await create_token(svc.db, "alice", ("read", "write"), datetime.now(UTC))
+        assert (await web_sign_in(client, "alice", "correct horse battery")).status_code == 303
+        form = await client.get("/web/home")
         client.headers["Authorization"] = f"Bearer {token}"
         locked = threading.Event()
         holder = hold_write_lock(svc.db.path, 1.5, locked)
         assert await asyncio.to_thread(locked.wait, 5)
         refused = await client.post("/api/v1/statuses", json={"status": "not now"})
+        page = await client.post(
+            "/web/statuses", data={"csrf_token": csrf_token(form), "status": "nor now"}
+        )
         await asyncio.to_thread(holder.join, 10)
         assert refused.status_code == 503, refused.text
         assert "busy" in refused.json()["error"]
         assert refused.headers["Retry-After"]
+        # the web pages say it as a page, not as JSON
+        assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+        assert "database is busy" in page.text and page.headers["Retry-After"]
         with closing(sqlite3.connect(svc.db.path)) as conn:
             assert conn.execute("SELECT count(*) FROM statuses").fetchone() == (0,)
         # The same request once the lock is gone: taken.

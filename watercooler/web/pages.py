@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from store.errors import Busy
 from watercooler.api.media import upload_params
 from watercooler.http import services
 from watercooler.web.security import PAGE_HEADERS
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 SIGN_IN_PATH = "/web/sign_in"
+BUSY_MESSAGE = "The database is busy, so nothing was saved. Try again in a few seconds."
 PASSWORD_PATH = "/web/settings/password"
 
 environment = Environment(
@@ -164,6 +166,11 @@ def page(endpoint: Endpoint) -> Endpoint:
             return await error_page(request, error.status, error.message)
         except HTTPException as error:
             return await error_page(request, error.status_code, str(error.detail))
+        except Busy:
+            log.warning("web page: database busy path=%s", request.url.path)
+            answer = await error_page(request, 503, BUSY_MESSAGE)
+            answer.headers["Retry-After"] = "5"
+            return answer
 
     return wrapped
 
