@@ -79,28 +79,28 @@ async def reset_password(request: Request) -> Response:
     return await _show(request, viewer, one_time={"username": name, "password": password})
 
 
-@page
-async def disable_user(request: Request) -> Response:
+async def _set_disabled(request: Request, disabled: bool) -> Response:
+    """Disable a user, or enable them again (the same form, the same refusals)."""
     viewer = await require_admin(request)
     await read_form(request)
     name = request.path_params["name"]
+    admin = actions(request)
+    change = admin.disable_user if disabled else admin.enable_user
     try:
-        await actions(request).disable_user(actor(viewer), name)
+        await change(actor(viewer), name)
     except AdminError as error:
         return await _show(request, viewer, status=422, error=str(error))
-    return done(PATH, "disabled", name)
+    return done(PATH, "disabled" if disabled else "enabled", name)
+
+
+@page
+async def disable_user(request: Request) -> Response:
+    return await _set_disabled(request, True)
 
 
 @page
 async def enable_user(request: Request) -> Response:
-    viewer = await require_admin(request)
-    await read_form(request)
-    name = request.path_params["name"]
-    try:
-        await actions(request).enable_user(actor(viewer), name)
-    except AdminError as error:
-        return await _show(request, viewer, status=422, error=str(error))
-    return done(PATH, "enabled", name)
+    return await _set_disabled(request, False)
 
 
 @page
