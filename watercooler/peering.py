@@ -35,7 +35,12 @@ POLL_SECONDS = 1.0
 """How often a running server looks for changes made by another process, and adds what
 its edges refused to the stored counts."""
 LINK_RETRY = timedelta(minutes=1)
-"""Wait between attempts to reach a peer whose instance actor could not be followed."""
+"""The longest wait between attempts to reach a peer whose instance actor could not be
+followed."""
+LINK_FIRST_RETRY = timedelta(seconds=2)
+"""The wait after a first failure, doubled after each further one up to `LINK_RETRY`: two
+divisions started together each try before the other listens, and should not both then sit
+out a whole minute."""
 
 
 class PeerError(ValueError):
@@ -150,6 +155,8 @@ class Peering:
         self.clock = clock
         self.config_peers = config_peers
         self._version: int | None = None
+        self._link_failures: dict[str, int] = {}
+        """Consecutive failed link attempts per peer in this process (a restart starts over)."""
 
     async def start(self) -> None:
         """Mirror `[[peers]]` into the stored list and load the policy from it."""
@@ -206,7 +213,13 @@ class Peering:
             if theirs is not None and await follows.get(conn, ours.id, theirs.id) is not None:
                 return False
         last = peer.last_attempt_at
-        return last is None or self.clock() - last >= LINK_RETRY
+        return last is None or self.clock() - last >= self._link_wait(peer)
+
+    def _link_wait(self, peer: PeerRecord) -> timedelta:
+        failures = self._link_failures.get(peer.domain, 0) if peer.last_error else 0
+        if failures == 0:
+            return LINK_RETRY
+        return min(LINK_RETRY, LINK_FIRST_RETRY * 2 ** (failures - 1))
 
     async def _link(self, ours: AccountRecord, peer: PeerRecord) -> None:
         """Find the peer's instance actor (WebFinger `domain@domain`, as Mastodon and
@@ -232,8 +245,10 @@ class Peering:
                 conn, peer.domain, now=now, actor_uri=theirs.uri if theirs else None, error=error
             )
         if theirs is None or error:
+            self._link_failures[peer.domain] = self._link_failures.get(peer.domain, 0) + 1
             log.warning("peer link failed domain=%s error=%s", peer.domain, error)
         else:
+            self._link_failures.pop(peer.domain, None)
             log.info("peer link requested domain=%s actor=%s", peer.domain, theirs.uri)
 
     # ----- counters ----------------------------------------------------------------------

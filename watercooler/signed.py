@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from starlette.requests import Request
 
-from federation.policy import domain_of
+from federation.policy import PolicyRejected, domain_of
 from federation.signatures import HttpRequestView, Verified
 from federation.verify import verify_request
 from watercooler.services import Services
@@ -30,8 +30,18 @@ async def request_view(
 
 
 async def verify_signed(request: Request, services: Services) -> Verified:
-    """The verified signer; raises SignatureError, or PolicyRejected for a non-peer signer."""
+    """The verified signer; raises SignatureError, or PolicyRejected for a non-peer signer
+    (after reading the peer list afresh: another process may have just added it)."""
     view = await request_view(request, services.config.instance.base_url)
+    try:
+        return await _verify(view, services)
+    except PolicyRejected:
+        if not await services.peering.reload_if_changed():
+            raise
+        return await _verify(view, services)
+
+
+async def _verify(view: HttpRequestView, services: Services) -> Verified:
     # Refuse a non-peer before fetching its key: policy applies to fetches too.
     key_id = _key_id(view)
     if key_id is not None and key_id.startswith(("https://", "http://")):

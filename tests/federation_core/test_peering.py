@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from federation import vocab
 from federation.keys import load_private_key
 from federation.policy import PolicyRejected
 from federation.signatures import sign_request
-from store import deliveries
+from store import deliveries, peers
 from tests.conftest import MakeConfig
 from tests.rig import Rig
 from watercooler.keyresolver import StoreKeyResolver
@@ -333,3 +333,77 @@ async def test_silenced_domains_stay_out_of_public_timelines(make_config: MakeCo
         await rig.drain()
         assert [s["uri"] for s in await public_timeline(rig, "a.test", "carol")] == []
         assert [s.uri for s in await rig.home("a.test", alice)][:2] == [later.uri, loud.uri]
+
+
+async def test_a_peer_not_up_yet_is_tried_again_within_seconds_then_less_often(
+    make_config: MakeConfig,
+) -> None:
+    """Two divisions started together each try the other before it listens: the next tries
+    come after 2, 4, 8… seconds (up to a minute), so they link within seconds of both being
+    up, while a peer down for hours costs one WebFinger a minute."""
+    async with Rig([make_config("a.test", peers=("b.test",))]) as rig:  # b.test not running
+        peering = rig.services("a.test").peering
+        start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+        now = start
+        peering.clock = lambda: now
+        # The rig's start was the first failure; this is the second, so 4 s to the next.
+        assert await peering.run_once() == 1
+        attempts = []
+        for second in range(200):
+            now = start + timedelta(seconds=second)
+            if await peering.run_once():
+                attempts.append(second)
+        assert attempts == [4, 12, 28, 60, 120, 180]
+        [status] = await peer_statuses(rig.services("a.test").db)
+        assert status.peer.last_error == "instance actor not found"
+
+
+async def test_a_peer_listed_by_another_process_is_heard_before_the_next_poll(
+    make_config: MakeConfig,
+) -> None:
+    """`watercooler peer add` or a separate `watercooler worker` writes the peer list and
+    may link at once; the server reads the list afresh before refusing that peer, so its
+    Follow or Accept is not refused (and dead) for arriving before the server's next poll."""
+    configs = [make_config("a.test", peers=("b.test",)), make_config("b.test", peers=())]
+    async with Rig(configs) as rig:
+        alice = await rig.user("a.test", "alice")
+        a, b = rig.services("a.test"), rig.services("b.test")
+        key = load_private_key(await StoreKeyResolver.signing_key(a.db, a.uris.key_id("alice")))
+
+        def signed(number: int) -> tuple[bytes, dict[str, str]]:
+            body = json.dumps(
+                {
+                    "@context": "https://www.w3.org/ns/activitystreams",
+                    "id": f"{alice.uri}/statuses/{number}/activity",
+                    "type": "Create",
+                    "actor": alice.uri,
+                    "object": {
+                        "id": f"{alice.uri}/statuses/{number}",
+                        "type": "Note",
+                        "attributedTo": alice.uri,
+                        "content": "<p>hello b</p>",
+                        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                    },
+                }
+            ).encode()
+            headers = {"Content-Type": AS_JSON}
+            headers |= sign_request(
+                "POST",
+                "http://b.test/inbox",
+                headers,
+                body,
+                key_id=f"{alice.uri}#main-key",
+                private_key=key,
+                now=datetime.now(UTC),
+            )
+            return body, headers
+
+        async with rig.client("b.test") as client:
+            body, headers = signed(1)
+            assert (await client.post("/inbox", content=body, headers=headers)).status_code == 403
+            async with b.db.transaction() as conn:  # as another process does it
+                await peers.add(conn, "a.test", source="admin", now=datetime.now(UTC))
+            assert not b.policy.is_peer("a.test")  # this server has not polled since
+            body, headers = signed(2)
+            assert (await client.post("/inbox", content=body, headers=headers)).status_code == 202
+        assert b.policy.is_peer("a.test")

@@ -19,7 +19,7 @@ from tests.live import LiveInstance, start_all
 CHROMIUM = Path(os.environ.get("WATERCOOLER_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "correct horse battery"
-LINK_WAIT = 20.0
+LINK_WAIT = 30.0
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from federation.policy import PolicyRejected
 from inbox.backlog import RETRY_AFTER_SECONDS
 from inbox.receive import MAX_BODY_BYTES, InboxRejected, accept_activity
 from watercooler.http import error_response, services
@@ -50,10 +52,17 @@ async def _receive(request: Request, recipient_account_id: int | None) -> Respon
     if body is None:
         return error_response(413, f"body larger than {MAX_BODY_BYTES} bytes")
     view = await request_view(request, svc.config.instance.base_url, body=body)
+    accept = partial(accept_activity, svc.intake, view, recipient_account_id=recipient_account_id)
     try:
-        stored = await accept_activity(
-            svc.intake, view, recipient_account_id=recipient_account_id, now=svc.clock()
-        )
+        try:
+            stored = await accept(now=svc.clock())
+        except PolicyRejected:
+            # The peer list may have just changed in another process (the CLI, or a separate
+            # `watercooler worker` that has already linked the new peer and is waiting for its
+            # Accept): read it afresh before refusing, rather than up to a poll later.
+            if not await svc.peering.reload_if_changed():
+                raise
+            stored = await accept(now=svc.clock())
     except InboxRejected as error:
         retry = error.retry_after
         headers = {"Retry-After": str(retry)} if retry is not None else None
