@@ -309,3 +309,61 @@ async def test_the_follow_form_goes_back_where_it_was_never_elsewhere(
         data={"csrf_token": csrf_token(page), "next": "https://evil.example/"},
     )
     assert unfollowed.headers["location"] == f"/web/accounts/{bob.id}"
+
+
+def _pinned_section(page: httpx.Response) -> str:
+    found = re.search(r'<ol class="timeline" id="profile-pinned".*?</ol>', page.text, re.S)
+    return found.group(0) if found else ""
+
+
+async def test_pin_from_the_card_heads_the_profile_for_who_may_see_it(
+    instance: Instance, alice: httpx.AsyncClient
+) -> None:
+    svc, client = instance
+    me = await _account(svc, "alice")
+    kept = await svc.publisher.post(me, "Read this first: how we work", visibility="public")
+    quiet = await svc.publisher.post(me, "For my followers: the team page", visibility="private")
+    await svc.publisher.post(me, "Just a later post", visibility="public")
+    direct = await svc.publisher.post(me, "Psst @alice", visibility="direct")
+    own = await alice.get(f"/web/accounts/{me.id}")
+    assert f"/web/statuses/{kept.id}/pin" in own.text
+    assert f"/web/statuses/{direct.id}/pin" not in own.text  # Mastodon pins no direct post
+    for status in (kept, quiet):
+        pinned = await alice.post(
+            f"/web/statuses/{status.id}/pin",
+            data={"csrf_token": csrf_token(own), "next": f"/web/accounts/{me.id}"},
+        )
+        assert pinned.status_code == 303, pinned.text
+    own = await alice.get(f"/web/accounts/{me.id}")
+    assert "how we work" in _pinned_section(own) and "the team page" in _pinned_section(own)
+    assert "later post" not in _pinned_section(own)
+    assert f"/web/statuses/{kept.id}/unpin" in own.text  # pressed: the button undoes it
+
+    # bob, signed in, does not follow alice: the public pin only.
+    await _user(svc, "bob")
+    bob = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+    async with bob:
+        assert (await sign_in(bob, "bob", PASSWORD)).status_code == 303
+        seen = await bob.get(f"/web/accounts/{me.id}")
+        assert "how we work" in _pinned_section(seen)
+        assert "the team page" not in seen.text
+        assert f"/web/statuses/{kept.id}/pin" not in seen.text  # not his to pin
+        refused = await bob.post(
+            f"/web/statuses/{kept.id}/pin", data={"csrf_token": csrf_token(seen)}
+        )
+        assert refused.status_code == 422
+        assert "pin" in refused.text.lower()
+    async with httpx.AsyncClient(transport=client._transport, base_url=client.base_url) as anon:
+        public = await anon.get("/@alice", headers={"Accept": "text/html"})
+    assert public.status_code == 200
+    assert "how we work" in _pinned_section(public) and "the team page" not in public.text
+
+    unpinned = await alice.post(
+        f"/web/statuses/{kept.id}/unpin",
+        data={"csrf_token": csrf_token(own), "next": f"/web/accounts/{me.id}"},
+    )
+    assert unpinned.status_code == 303
+    own = await alice.get(f"/web/accounts/{me.id}")
+    assert "how we work" not in _pinned_section(own) and "the team page" in _pinned_section(own)
+    older = await alice.get(f"/web/accounts/{me.id}?max_id={kept.id}")
+    assert 'id="profile-pinned"' not in older.text  # the first page only

@@ -1,7 +1,7 @@
-"""What a status card's buttons do: favourite, boost and bookmark, and their undo. Each is a
-small POST form (CSRF checked) that goes through the publisher and the store as the API's
-`POST /api/v1/statuses/:id/favourite` (and the others) does, then back to the page it was on,
-at the card (`next`, e.g. `/web/home#status-1`)."""
+"""What a status card's buttons do: favourite, boost and bookmark, pin to one's own profile,
+and their undo. Each is a small POST form (CSRF checked) that goes through the publisher and
+the store as the API's `POST /api/v1/statuses/:id/favourite` (and the others) does, then back
+to the page it was on, at the card (`next`, e.g. `/web/home#status-1`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from outbox.publish import PublishError
 from store import statuses
 from store.records import StatusRecord
 from watercooler.api.forms import id_param
-from watercooler.api.statuses import INTERACTIONS
+from watercooler.api.statuses import INTERACTIONS, Interaction
 from watercooler.http import services
 from watercooler.services import Services
 from watercooler.web import reading
@@ -50,9 +50,15 @@ async def _target(svc: Services, raw_id: str, viewer: int) -> StatusRecord:
     return status
 
 
-def _endpoint(name: str) -> Endpoint:
-    action = INTERACTIONS[name]
+PINS: dict[str, Interaction] = {
+    "pin": lambda svc, me, status: svc.publisher.pin(me, status),
+    "unpin": lambda svc, me, status: svc.publisher.unpin(me, status),
+}
+"""As `POST /api/v1/statuses/:id/pin` and `/unpin`: the publisher refuses (PublishError)
+someone else's post, a direct one, or a sixth pin, with Mastodon's reasons."""
 
+
+def _endpoint(name: str, action: Interaction) -> Endpoint:
     @page
     async def endpoint(request: Request) -> Response:
         viewer = await require_user(request)
@@ -102,6 +108,6 @@ async def live_card(request: Request, entity: dict[str, Any], viewer: WebUser) -
 
 
 routes = [
-    Route(f"/web/statuses/{{id}}/{name}", _endpoint(name), methods=["POST"])
-    for name in INTERACTIONS
+    Route(f"/web/statuses/{{id}}/{name}", _endpoint(name, action), methods=["POST"])
+    for name, action in (INTERACTIONS | PINS).items()
 ]

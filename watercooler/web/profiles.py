@@ -25,6 +25,7 @@ from store.db import Connection
 from store.in_thread import in_thread
 from store.records import AccountRecord
 from watercooler.api.accounts import (
+    ProfileFilter,
     account_or_404,
     follow_account,
     lookup_account,
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 MAX_HANDLE = 300
 """`/web/@acct`: a name and a domain, each well under this."""
+MAX_PINNED_SHOWN = 20
+"""Pinned posts shown atop a profile: five for local people, more from other servers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +63,17 @@ class ProfilePosts:
 
 
 async def profile_posts(
-    svc: Services, account: AccountRecord, viewer: int | None, bounds: Page
+    svc: Services,
+    account: AccountRecord,
+    viewer: int | None,
+    bounds: Page,
+    wanted: ProfileFilter | None = None,
 ) -> ProfilePosts:
     """The posts of `account` that the API would list to `viewer` (None: anonymous), each
     checked with `can_see` and rendered as the API's Status entities, in one trip. `older`
-    is the `max_id` of the next page, when this one is full."""
-    ids = await profile_status_ids(svc, account, viewer, bounds)
+    is the `max_id` of the next page, when this one is full. `wanted`: as the API's filters
+    (`pinned=true`: the pinned posts, latest pin first)."""
+    ids = await profile_status_ids(svc, account, viewer, bounds, wanted or ProfileFilter())
     now = svc.clock()
 
     async def read(conn: Connection, renderer: EntityRenderer) -> Shown:
@@ -77,6 +85,17 @@ async def profile_posts(
     entities = renderer.render(shown.statuses, shown.viewer, shown.marks, shown.view)
     older = min(ids) if len(ids) >= bounds.limit else None
     return ProfilePosts(entities, older)
+
+
+async def pinned_posts(
+    svc: Services, account: AccountRecord, viewer: int | None, bounds: Page
+) -> list[dict[str, Any]]:
+    """The pinned posts `viewer` may see, latest pin first, to head the first page of a
+    profile as Mastodon's apps and pages do (none on older pages)."""
+    if bounds.max_id is not None:
+        return []
+    first = Page(limit=MAX_PINNED_SHOWN)
+    return (await profile_posts(svc, account, viewer, first, ProfileFilter(pinned=True))).entities
 
 
 def has_own_header(account: AccountRecord) -> bool:
@@ -106,6 +125,7 @@ async def profile_page(request: Request) -> Response:
         if account.id != me:
             relationship = await relationship_entity(conn, me, account.id, now=svc.clock())
     posts = await profile_posts(svc, account, me, bounds)
+    pinned = await pinned_posts(svc, account, me, bounds)
     here = request.url.path
     context = {
         "account": entity,
@@ -115,6 +135,7 @@ async def profile_page(request: Request) -> Response:
         "has_header": has_own_header(account),
         "has_avatar": has_own_avatar(account),
         "statuses": posts.entities,
+        "pinned": pinned,
         "older": f"{here}?max_id={posts.older}" if posts.older else None,
         "newest": bounds.max_id is None,
         "card_back": here if bounds.max_id is None else f"{here}?max_id={bounds.max_id}",

@@ -33,7 +33,7 @@ from watercooler.http import Gone, services
 from watercooler.local import local_actor
 from watercooler.web import reading
 from watercooler.web.pages import error_page, render
-from watercooler.web.profiles import has_own_avatar, has_own_header, profile_posts
+from watercooler.web.profiles import has_own_avatar, has_own_header, pinned_posts, profile_posts
 from watercooler.web.session import signed_in
 
 DESCRIPTION_LIMIT = 300
@@ -83,6 +83,7 @@ async def _profile(request: Request, account: AccountRecord) -> Response:
         "full_page": f"/web/accounts/{account.id}",
         "visitor": await signed_in(request),
         "statuses": posts.entities,
+        "pinned": await pinned_posts(svc, account, None, bounds),
         "older": f"{here}?max_id={posts.older}" if posts.older else None,
         "newest": bounds.max_id is None,
     }
