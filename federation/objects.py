@@ -88,6 +88,15 @@ def note_context() -> list[Any]:
 ORG_ONLY_TERMS = {"wc": NAMESPACES["wc"], "orgOnly": "wc:orgOnly"}
 """The `@context` terms of our organisation-only marker (`"orgOnly": true` on a post)."""
 
+QUESTION_TERMS = {
+    "wc": NAMESPACES["wc"],
+    "isQuestion": "wc:isQuestion",
+    "schema": NAMESPACES["schema"],
+    "acceptedAnswer": {"@id": "schema:acceptedAnswer", "@type": "@id"},
+}
+"""The `@context` terms of a question and its accepted answer (docs/federation.md)."""
+_SCHEMA_ORG = ("http://schema.org/", "https://schema.org/")  # schema.org's own IRIs
+
 
 def tombstone_context() -> list[Any]:
     """The `@context` Mastodon gives a `Delete` of a post (the Tombstone carries `atomUri`)."""
@@ -179,6 +188,8 @@ class Poll:
     multiple: bool = False
     end_time: datetime | None = None
     voters_count: int | None = None
+    closed: datetime | None = None
+    """When the poll ended, once it has (Mastodon's `closed`)."""
 
 
 def _count(value: Any) -> int | None:
@@ -267,6 +278,7 @@ def _poll(doc: JSONObject) -> Poll | None:
         multiple=multiple,
         end_time=parse_datetime(get_prop(doc, "endTime")),
         voters_count=_count(get_prop(doc, "votersCount")),
+        closed=parse_datetime(get_prop(doc, "closed")),
     )
 
 
@@ -306,6 +318,8 @@ class Note:
     language: str | None = None
     poll: Poll | None = None
     org_only: bool = False
+    is_question: bool = False  # `wc:isQuestion`: replies are answers, one may be accepted
+    accepted_answer: str | None = None  # `schema:acceptedAnswer`: the accepted reply's id
 
     @property
     def mentions(self) -> tuple[Mention, ...]:
@@ -409,7 +423,28 @@ def parse_object(doc: Any) -> Note:
         language=_language(doc),
         poll=_poll(doc),
         org_only=get_prop(doc, "orgOnly") is True,
+        is_question=_is_true(get_prop(doc, "isQuestion")),
+        accepted_answer=_accepted_answer(doc),
     )
+
+
+def _is_true(value: Any) -> bool:
+    """`true`, also as expanded JSON-LD (`[{"@value": true}]`)."""
+    items = as_list(value)
+    if len(items) != 1:
+        return False
+    item = items[0]
+    return item is True or (isinstance(item, dict) and item.get("@value") is True)
+
+
+def _accepted_answer(doc: JSONObject) -> str | None:
+    """`acceptedAnswer` compacted, prefixed, or expanded with Mastodon's `schema` namespace
+    or schema.org's own IRIs: an IRI, an object or a list of one."""
+    value = get_prop(doc, "acceptedAnswer")
+    for base in _SCHEMA_ORG:
+        if value is None:
+            value = doc.get(f"{base}acceptedAnswer")
+    return _iri(value)
 
 
 def _tag_to_json(tag: Tag) -> JSONObject:
@@ -473,6 +508,8 @@ def _poll_to_json(poll: Poll) -> JSONObject:
         doc["endTime"] = format_datetime(poll.end_time)
     if poll.voters_count is not None:
         doc["votersCount"] = poll.voters_count
+    if poll.closed is not None:
+        doc["closed"] = format_datetime(poll.closed)
     return doc
 
 
@@ -516,6 +553,12 @@ def note_to_json(note: Note) -> JSONObject:
         doc["replies"] = _replies_to_json(note.replies_iri)
     if note.poll is not None:
         doc |= _poll_to_json(note.poll)
+    if note.is_question or note.accepted_answer is not None:
+        doc["@context"][1].update(QUESTION_TERMS)
+        if note.is_question:
+            doc["isQuestion"] = True
+        if note.accepted_answer is not None:
+            doc["acceptedAnswer"] = note.accepted_answer
     if note.org_only:
         doc["@context"][1].update(ORG_ONLY_TERMS)
         doc["orgOnly"] = True

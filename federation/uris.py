@@ -54,6 +54,10 @@ class Uris:
     def featured(self, username: str) -> str:
         return f"{self.actor(username)}/collections/featured"
 
+    def moderators(self, username: str) -> str:
+        """A community's moderators collection (its `attributedTo`, as Lemmy has it)."""
+        return f"{self.actor(username)}/moderators"
+
     def status(self, username: str, status_id: int) -> str:
         return f"{self.actor(username)}/statuses/{status_id}"
 

@@ -20,7 +20,9 @@ from federation.html import plain_text, sanitize_html
 from federation.objects import Attachment, Mention, Note, parse_object
 from federation.policy import domain_of
 from inbox.context import InboxContext
+from inbox.polls import keep_remote_poll
 from outbox.addressing import visibility_of
+from outbox.questions import note_is_question
 from store import (
     accounts,
     conversations,
@@ -31,6 +33,7 @@ from store import (
     timelines,
 )
 from store import media as stored_media
+from store import questions as stored_questions
 from store.db import Connection
 from store.in_thread import in_thread
 from store.media import NewMedia
@@ -201,7 +204,9 @@ async def store_note(
             conn,
             _write_status,
             new,
-            _Extras(ctx.db.new_id, media, mentioned, hashtags, parent, item_id),
+            _Extras(
+                ctx.db.new_id, media, mentioned, hashtags, parent, item_id, note_is_question(note)
+            ),
             now=min(published, ctx.clock()),
             clock=ctx.clock,
         )
@@ -209,6 +214,8 @@ async def store_note(
         async with ctx.db.read() as conn:
             return await statuses.get_by_uri(conn, note.id)
     status, readers = stored
+    if note.poll is not None:
+        await keep_remote_poll(ctx, status, note.poll)
     log.info("status stored status=%s visibility=%s readers=%d", note.id, visibility, len(readers))
     return status
 
@@ -223,6 +230,7 @@ class _Extras:
     hashtags: list[str]
     parent: StatusRecord | None
     item_id: int | None  # the inbox item of a Create; None for a post fetched later
+    question: bool = False  # a question (outbox.questions): its answers may be accepted
 
 
 async def _write_status(
@@ -245,6 +253,8 @@ async def _write_status(
     if extras.item_id is not None:  # a post as it is published (a Create)
         await notifications.notify_subscribers(conn, extras.new_id, status, now=clock())
     await statuses.set_tags(conn, status.id, extras.hashtags)
+    if extras.question:
+        await stored_questions.mark(conn, status.id, now=now)
     if extras.parent is not None:
         await statuses.adjust_count(conn, extras.parent.id, "replies_count", 1)
     readers = {a.id for a in mentioned if a.is_local}

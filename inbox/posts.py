@@ -8,8 +8,11 @@ from federation.activities import Activity
 from federation.html import plain_text, sanitize_html
 from federation.policy import domain_of
 from federation.vocab import parse_actor
+from inbox import announcements, questions
 from inbox.context import InboxContext
 from inbox.from_as import POST_TYPES, NotAllowed, media_from_as, note_from, store_note
+from inbox.poll_votes import take_vote
+from inbox.polls import apply_poll_update
 from store import accounts, conversations, notifications, statuses
 from store import media as stored_media
 from store.records import InboxItemRecord
@@ -18,16 +21,26 @@ log = logging.getLogger(__name__)
 
 
 async def handle_create(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    if announcements.is_announcement(activity.object):
+        await announcements.handle_create(ctx, activity, item)
+        return
     if activity.object_type not in (None, *POST_TYPES):
         log.info("create ignored type=%s activity=%s", activity.object_type, activity.id)
         return
     note = await note_from(ctx, activity.object, activity.object_id, sender=activity.actor)
     if note.attributed_to != activity.actor:
         raise NotAllowed(f"{activity.actor} cannot create a post of {note.attributed_to}")
-    await store_note(ctx, note, item_id=item.id)
+    if await take_vote(ctx, activity, note):
+        return  # a vote on a poll (inbox.poll_votes), never a status
+    stored = await store_note(ctx, note, item_id=item.id)
+    if stored is not None and note.accepted_answer is not None:  # a question answered already
+        await questions.apply_update(ctx, activity, stored, note)
 
 
 async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
+    if announcements.is_announcement(activity.object):
+        await announcements.handle_update(ctx, activity, item)
+        return
     if activity.object_id == activity.actor and activity.object is not None:
         actor = parse_actor(activity.object)
         if actor.id != activity.actor:  # a list whose first IRI is the signer, then a forgery
@@ -44,6 +57,10 @@ async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRe
         return
     if author.uri != activity.actor or domain_of(note.id) != domain_of(activity.actor):
         raise NotAllowed(f"{activity.actor} cannot update {note.id}")
+    if await apply_poll_update(ctx, status, note):
+        return  # a poll's new counts, not an edit (inbox.polls)
+    if await questions.apply_update(ctx, activity, status, note):
+        return  # an answer accepted or taken back, nothing else changed: no edit to record
     if (
         note.updated is not None
         and status.edited_at is not None
@@ -77,7 +94,7 @@ async def handle_update(ctx: InboxContext, activity: Activity, item: InboxItemRe
 
 async def handle_delete(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:
     target = activity.object_id
-    if target is None:
+    if target is None or await announcements.handle_delete(ctx, activity, item):
         return
     if target == activity.actor:
         async with ctx.db.transaction() as conn:

@@ -86,8 +86,13 @@ def actor_document(
     *,
     fields: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The JSON served at the actor's id, shaped as Mastodon serves it."""
-    return vocab.actor_to_json(local_actor(account, key, uris, fields=fields))
+    """The JSON served at the actor's id, shaped as Mastodon serves it. A community (Group)
+    also names its moderators collection as `attributedTo`, as Lemmy's groups do."""
+    document = vocab.actor_to_json(local_actor(account, key, uris, fields=fields))
+    if account.actor_type == "Group":
+        document["attributedTo"] = uris.moderators(account.username)
+        document["postingRestrictedToMods"] = False
+    return document
 
 
 MINIMAL_KEYS = ("@context", "id", "type", "preferredUsername", "inbox", "outbox", "publicKey",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,8 @@ from federation.policy import PeerPolicy, domain_of
 from federation.uris import Uris
 from outbox.actors import actor_document
 from outbox.addressing import VISIBILITIES, Reach, address, boost_address, reach
+from outbox.polls import PollDraft, PollError, check_draft, insert_draft, with_poll
+from outbox.questions import marks_question, note_with_question, question_tags
 from outbox.remote import RemoteActors
 from outbox.render import Handle, MentionTarget, extract_hashtags, extract_mentions, render_html
 from outbox.to_as import acct, status_to_note
@@ -39,6 +41,7 @@ from store import (
 )
 from store import activities as stored_activities
 from store import media as stored_media
+from store import questions as stored_questions
 from store.db import Connection, Database
 from store.records import AccountRecord, FollowRecord, StatusRecord
 from store.statuses import NewStatus
@@ -105,6 +108,15 @@ RELAYED = ("public", "org")
 Unlisted posts are not: like Mastodon's relays, they stay with followers and mentions."""
 
 
+PostHook = Callable[
+    [Connection, AccountRecord, StatusRecord, Sequence[AccountRecord], dict[str, Any]],
+    Awaitable[None],
+]
+"""(conn, author, status, mentioned or addressed accounts, its Create) of a new local post."""
+ChangeHook = Callable[[Connection, StatusRecord, dict[str, Any]], Awaitable[None]]
+"""(conn, the status as it was, its Update or Delete) of a local post edited or deleted."""
+
+
 def _inbox(account: AccountRecord) -> str | None:
     """Where one server receives for this account: its shared inbox if it has one."""
     return account.shared_inbox_url or account.inbox_url
@@ -129,6 +141,12 @@ class Publisher:
         self.notify = notify
         self.policy = policy
         self.domain = domain_of(uris.base_url)
+        self.post_hooks: list[PostHook] = []
+        """Called in a new local post's transaction (`outbox.groups`: communities announce
+        the posts addressed to them)."""
+        self.change_hooks: list[ChangeHook] = []
+        """Called in the transaction of a local post's edit or deletion (communities pass the
+        Update or Delete on to their members)."""
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -246,7 +264,8 @@ class Publisher:
             uris=self.uris,
             media=await stored_media.for_status(conn, status.id),
         )
-        return note_to_json(note)
+        note = await with_poll(conn, note, status)
+        return note_to_json(await note_with_question(conn, status, note, self.uris))
 
     async def _attach_media(
         self, conn: Connection, author: AccountRecord, status: StatusRecord, media_ids: list[int]
@@ -282,17 +301,28 @@ class Publisher:
         media_ids: Sequence[int] = (),
         application_id: int | None = None,
         local_only: bool = False,
+        question: bool = False,
+        poll: PollDraft | None = None,
     ) -> StatusRecord:
         """Publish a post. `recipients` are addressed like mentions without being named in
         the text (a C2S client's `to`). `media_ids`: the author's uploads to attach, in
         order; with media the text may be empty. `application_id`: the OAuth app it was
         posted with, shown to readers as Mastodon shows it. `local_only`: the post never
         leaves this instance; a reply to a local-only post is local-only too (it would
-        otherwise carry the division's talk outside)."""
+        otherwise carry the division's talk outside). `question`: the post is a question
+        (outbox.questions), as is any post tagged `#question`. `poll`: the post is a poll
+        (outbox.polls), a `Question`; it cannot have media."""
         if visibility not in VISIBILITIES:
             raise PublishError(f"unknown visibility {visibility!r}")
         local_only = local_only or (in_reply_to is not None and in_reply_to.local_only)
         attach = _media_ids(media_ids)
+        if poll is not None:
+            if attach:
+                raise PublishError("Cannot attach files to a post with a poll")
+            try:
+                check_draft(poll)
+            except PollError as error:
+                raise PublishError(str(error)) from error
         if not text.strip() and not attach:
             raise PublishError("a post needs text")
         if len(text) > MAX_STATUS_CHARS:
@@ -309,6 +339,9 @@ class Publisher:
                 if parent_author.id != author.id:
                     mentioned.append(parent_author)  # replies reach the parent's author
         tags = extract_hashtags(text)
+        question = question or marks_question(tags)
+        if question:
+            tags = question_tags(tags)
         content = render_html(
             text, mentions=targets, tag_url=self.uris.tag, author_acct=author.username
         )
@@ -337,15 +370,20 @@ class Publisher:
             language=language,
             application_id=application_id,
             local_only=local_only,
+            object_type="Question" if poll is not None else "Note",
         )
         async with self.db.transaction() as conn:
             status = await statuses.insert(conn, status_id, new, now)
+            if poll is not None:
+                await insert_draft(conn, self.db.new_id(), status, poll, now)
             if attach:
                 await self._attach_media(conn, author, status, attach)
             await statuses.set_mentions(conn, status.id, [a.id for a in mentioned])
             await notifications.notify_mentioned(conn, self.db.new_id, status, now=now)
             await notifications.notify_subscribers(conn, self.db.new_id, status, now=now)
             await statuses.set_tags(conn, status.id, tags)
+            if question:
+                await stored_questions.mark(conn, status.id, now=now)
             if in_reply_to is not None:
                 await statuses.adjust_count(conn, in_reply_to.id, "replies_count", 1)
             note = await self._note_json(conn, status, author)
@@ -362,6 +400,8 @@ class Publisher:
                 object_uri=uri,
                 scope=reach(visibility, local_only=local_only),
             )
+            for hook in self.post_hooks:
+                await hook(conn, author, status, mentioned, create)
         log.info(
             "status published status=%s visibility=%s local_only=%s", uri, visibility, local_only
         )
@@ -422,7 +462,11 @@ class Publisher:
                 name=status.name,
                 edited_at=now,
             )
-            await statuses.set_tags(conn, status.id, extract_hashtags(text))
+            tags = extract_hashtags(text)
+            if marks_question(tags) or await stored_questions.get(conn, status.id):
+                await stored_questions.mark(conn, status.id, now=now)  # stays a question
+                tags = question_tags(tags)
+            await statuses.set_tags(conn, status.id, tags)
             edited = await statuses.get_by_id(conn, status.id)
             assert edited is not None
             await statuses.record_version(conn, self.db.new_id(), edited)
@@ -444,6 +488,8 @@ class Publisher:
                 object_uri=status.uri,
                 scope=reach(status.visibility, local_only=status.local_only),
             )
+            for changed in self.change_hooks:
+                await changed(conn, status, update)
         self.notify()
         return update
 
@@ -487,6 +533,8 @@ class Publisher:
                 object_uri=status.uri,
                 scope=reach(status.visibility, local_only=status.local_only),
             )
+            for changed in self.change_hooks:
+                await changed(conn, status, document)
         self.notify()
         return document
 

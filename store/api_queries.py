@@ -229,7 +229,7 @@ async def directory_ids(
     those whose Department field is that one (case-insensitively), found through the
     account search index."""
     params: dict[str, Any] = {"limit": limit, "offset": offset}
-    where = ["a.discoverable = 1", _VISIBLE_ACCOUNT]
+    where = ["a.discoverable = 1", "a.actor_type != 'Group'", _VISIBLE_ACCOUNT]  # people only
     if peers_only:
         where.append(_PEERS_ONLY)
     if local_only:

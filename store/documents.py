@@ -31,7 +31,11 @@ _STATUS = (
     " (SELECT group_concat(m.account_id || ' ' || ma.username || '@' || coalesce(ma.domain, '')"
     "  || ' ' || ma.uri) FROM status_mentions m JOIN accounts ma ON ma.id = m.account_id"
     "  WHERE m.status_id = s.id) AS mentions,"
-    " (SELECT group_concat(t.name, ' ') FROM status_tags t WHERE t.status_id = s.id) AS tags"
+    " (SELECT group_concat(t.name, ' ') FROM status_tags t WHERE t.status_id = s.id) AS tags,"
+    " (SELECT coalesce(q.accepted_answer_id, 0) FROM questions q WHERE q.status_id = s.id)"
+    " AS question,"  # store.questions: the Note names the accepted answer
+    " (SELECT p.tallies || ' ' || coalesce(p.voters_count, '') || ' ' || coalesce(p.closed_at, '')"
+    "  FROM polls p WHERE p.status_id = s.id) AS poll"  # store.polls: the Question's counts
     " FROM statuses s JOIN accounts a ON a.id = s.account_id"
     " LEFT JOIN users u ON u.account_id = a.id"
     " WHERE s.id = :id AND lower(a.username) = lower(:username) AND a.domain IS NULL"

@@ -41,6 +41,7 @@ TYPES = (
     "admin.report",
     "severed_relationships",
     "moderation_warning",
+    "watercooler.answer_accepted",  # ours: outbox.questions.ANSWER_ACCEPTED
 )
 NO_MAX = 2**63 - 1
 

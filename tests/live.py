@@ -24,6 +24,7 @@ import httpx
 
 if TYPE_CHECKING:
     import trustme
+    from mastodon import Mastodon
 
 START_TIMEOUT = 30.0
 
@@ -219,6 +220,17 @@ class LiveInstance:
 
     def token(self, name: str, scopes: str = "read write follow") -> str:
         return self.cli("token", "create", name, "--scopes", scopes).stdout.strip()
+
+    def mastodon(self, name: str, timeout: float = 15.0) -> Mastodon:
+        """Mastodon.py with a token of `name`'s: the client library apps are built on."""
+        from mastodon import Mastodon
+
+        return Mastodon(
+            access_token=self.token(name),
+            api_base_url=self.url,
+            version_check_mode="created",
+            request_timeout=timeout,
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

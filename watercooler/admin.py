@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from federation.policy import normalise_domain, valid_domain
 from federation.uris import Uris
-from store import audit, deliveries, instance_settings, peers, users
+from store import audit, deliveries, instance_settings, peers, roles, users
 from store.audit import AuditEntry
 from store.db import Connection, Database
 from store.peers import SEVERITIES, DomainBlockRecord, PeerRecord
@@ -220,6 +220,21 @@ class AdminActions:
             await self._record(conn, actor, action, user.username)
             changed = await users.get_by_id(conn, user.id)
         assert changed is not None
+        return changed
+
+    async def set_role(self, actor: Actor, username: str, role: str, granted: bool) -> bool:
+        """Grant or take away a role (store.roles.KNOWN_ROLES); False if nothing changed."""
+        if role not in roles.KNOWN_ROLES:
+            raise AdminError(f"Unknown role {role!r}: one of {', '.join(roles.KNOWN_ROLES)}.")
+        async with self.db.transaction() as conn:
+            user = await self._user(conn, username)
+            if granted:
+                changed = await roles.grant(conn, user.id, role, self.clock())
+            else:
+                changed = await roles.revoke(conn, user.id, role)
+            if changed:
+                action = "user.grant_role" if granted else "user.revoke_role"
+                await self._record(conn, actor, action, user.username, {"role": role})
         return changed
 
     # ----- peers -----------------------------------------------------------------------

@@ -19,7 +19,17 @@ from watercooler import api, instance_settings
 from watercooler.config import Config
 from watercooler.cors import ApiCors
 from watercooler.http import EXCEPTION_HANDLERS
-from watercooler.routes import actors, c2s, directory, inbox, media, statuses, wellknown
+from watercooler.routes import (
+    actors,
+    c2s,
+    communities,
+    directory,
+    inbox,
+    media,
+    statuses,
+    wellknown,
+)
+from watercooler.routes import announcements as announcement_routes
 from watercooler.routes import oauth as oauth_routes
 from watercooler.routing import IndexedRouter
 from watercooler.services import Clock, start_services, system_clock
@@ -78,6 +88,8 @@ def create_app(
             *inbox.routes,
             *actors.routes,
             *statuses.routes,
+            *communities.routes,
+            *announcement_routes.routes,
             *wellknown.routes,
             *directory.routes,
             *c2s.routes,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from federation.uris import Uris
-from store import deliveries, inbox_items, users
+from store import deliveries, inbox_items, roles, users
 from store.db import Database
 from store.errors import NotFound
 from watercooler.accounts import AccountError, create_token, ensure_instance_actor, parse_scopes
@@ -216,6 +216,26 @@ def cmd_user_enable(config: Config, args: argparse.Namespace) -> int:
     return _run_with_db(config, work)
 
 
+def cmd_user_role(config: Config, args: argparse.Namespace) -> int:
+    """`user role NAME --add ROLE` / `--remove ROLE`; without either, the user's roles."""
+
+    async def work(db: Database) -> int:
+        actions = cli_actions(db, config, _now)
+        for role, granted in [(r, True) for r in args.add] + [(r, False) for r in args.remove]:
+            changed = await actions.set_role(Actor.operator(), args.name, role, granted)
+            if changed:
+                print(f"{'granted' if granted else 'took away'} {role}: {args.name}")
+            else:
+                print(f"{args.name} {'already has' if granted else 'does not have'} {role}")
+        async with db.read() as conn:
+            user = await users.get_by_username(conn, args.name)
+            held = await roles.roles_of(conn, user.id) if user else []
+        print(f"{args.name}: {', '.join(held) or 'no roles'}")
+        return 0
+
+    return _run_with_db(config, work)
+
+
 def cmd_token_create(config: Config, args: argparse.Namespace) -> int:
     scopes = parse_scopes(args.scopes)
 
@@ -361,6 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
     enable = user_sub.add_parser("enable", parents=[common], help="enable a disabled user")
     enable.add_argument("name")
     enable.set_defaults(handler=cmd_user_enable)
+    role = user_sub.add_parser("role", parents=[common], help="grant or take away roles")
+    role.add_argument("name")
+    role.add_argument("--add", action="append", default=[], metavar="ROLE")
+    role.add_argument("--remove", action="append", default=[], metavar="ROLE")
+    role.set_defaults(handler=cmd_user_role)
 
     worker = commands.add_parser("worker", parents=[common], help="run the queue workers")
     worker.add_argument("--once", action="store_true", help="drain what is due, then exit")

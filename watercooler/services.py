@@ -29,6 +29,8 @@ from inbox.rate_limit import PeerRateLimit
 from inbox.receive import Intake
 from inbox.worker import InboxWorker
 from outbox.delivery import DeliverySettings, DeliveryWorker
+from outbox.groups import Communities
+from outbox.polls import PollCloser
 from outbox.publish import Publisher
 from outbox.remote import RemoteActors
 from store.db import Database
@@ -65,6 +67,7 @@ class Workers:
     peering: Peering
     directory: DirectorySync
     org: OrgManifests
+    polls: PollCloser
 
     async def run_once(self) -> int:
         """Jobs handled. Peering goes first and is not counted (what it starts, deliveries,
@@ -72,6 +75,7 @@ class Workers:
         await self.peering.run_once()
         handled = await self.inbox.run_once() + await self.delivery.run_once()
         handled += await self.search.run_once() + await self.org.run_once()
+        handled += await self.polls.run_once()
         return handled + await self.directory.run_once()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -82,6 +86,7 @@ class Workers:
             self.search.run_forever(stop),
             self.directory.run_forever(stop),
             self.org.run_forever(stop),
+            self.polls.run_forever(stop),
         )
 
 
@@ -208,6 +213,7 @@ async def start_services(
         await org.send_to(peer)
 
     publisher = Publisher(db, uris, clock, actors, notify=committed, policy=policy)
+    Communities(publisher).listen()  # local posts to a community are announced by it
     inbox = InboxWorker(
         InboxContext(
             db,
@@ -256,6 +262,7 @@ async def start_services(
         peering=peering,
         directory=DirectorySync(db, policy, actors, fetcher, clock),
         org=org,
+        polls=PollCloser(publisher),
     )
     return Services(
         config,

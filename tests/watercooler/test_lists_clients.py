@@ -7,12 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from mastodon import Mastodon
 from mastodon.errors import MastodonNotFoundError
 
 from tests.live import LiveInstance, one_instance
-
-TIMEOUT = 15
 
 
 @pytest.fixture(scope="module")
@@ -21,17 +18,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveInstance]:
         yield live
 
 
-def client(server: LiveInstance, name: str) -> Mastodon:
-    return Mastodon(
-        access_token=server.token(name),
-        api_base_url=server.url,
-        version_check_mode="created",
-        request_timeout=TIMEOUT,
-    )
-
-
 def test_mastodon_py_lists_and_conversations(server: LiveInstance) -> None:
-    alice, bob, carol = (client(server, name) for name in ("alice", "bob", "carol"))
+    alice, bob, carol = (server.mastodon(name) for name in ("alice", "bob", "carol"))
     bob_account = alice.account_lookup("bob")
     alice.account_follow(bob_account.id)
     alice.account_follow(alice.account_lookup("carol").id)

@@ -8,11 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from mastodon import Mastodon, MastodonAPIError
+from mastodon import MastodonAPIError
 
 from tests.live import LiveInstance, one_instance
-
-TIMEOUT = 15
 
 
 @pytest.fixture(scope="module")
@@ -21,17 +19,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveInstance]:
         yield live
 
 
-def client(live: LiveInstance, name: str) -> Mastodon:
-    return Mastodon(
-        access_token=live.token(name),
-        api_base_url=live.url,
-        version_check_mode="created",
-        request_timeout=TIMEOUT,
-    )
-
-
 def test_mastodon_py_pins_follows_with_notify_and_filters(server: LiveInstance) -> None:
-    alice, bob = client(server, "alice"), client(server, "bob")
+    alice, bob = server.mastodon("alice"), server.mastodon("bob")
     me = alice.me()
 
     # Pins

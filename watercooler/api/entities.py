@@ -18,13 +18,16 @@ from outbox.actors import field_html, note_html
 from outbox.publish import MAX_MEDIA_ATTACHMENTS
 from store import api_queries, entity_batches, follows
 from store import media as stored_media
+from store import questions as stored_questions
 from store.api_queries import AccountStats, Marker
 from store.db import Connection
 from store.entity_batches import ViewerMarks
 from store.in_thread import in_thread
 from store.memo import Memo
+from store.questions import QuestionRecord
 from store.records import AccountRecord, MediaRecord, StatusRecord, UserRecord
 from watercooler import __version__
+from watercooler.api.poll_entities import PollCache
 from watercooler.config import Config
 from watercooler.filters import FilterView
 from watercooler.media import DESCRIPTION_LIMIT, IMAGE_MATRIX_LIMIT, IMAGE_SIZE_LIMIT, IMAGE_TYPES
@@ -348,6 +351,8 @@ class EntityRenderer:
         self._mentions: dict[int, list[int]] = {}
         self._tags: dict[int, tuple[str, ...]] = {}
         self._applications: dict[int, tuple[str, str | None] | None] = {}
+        self._questions: dict[int, QuestionRecord] = {}
+        self._polls = PollCache()
 
     async def accounts(self, accounts: Sequence[AccountRecord]) -> list[dict[str, Any]]:
         await in_thread(self.conn, self._load_account_facts, [account.id for account in accounts])
@@ -379,12 +384,14 @@ class EntityRenderer:
                 self._media[i] = tuple(media.get(i, ()))
                 self._mentions[i] = mentions.get(i, [])
                 self._tags[i] = tuple(tags.get(i, ()))
+            self._questions.update(await stored_questions.for_statuses(conn, status_ids))
         applications = {s.application_id for s in shown.values() if s.application_id is not None}
         if new := applications - self._applications.keys():
             names = await entity_batches.application_names(conn, new)
             self._applications.update((i, names.get(i)) for i in new)
         await self._load_authors(conn, [s.account_id for s in shown.values()])
         await self._load_accounts(conn, [i for s in shown for i in self._mentions[s]])
+        await self._polls.fetch(conn, shown.values(), viewer_account_id)
         if viewer_account_id is None or not shown:
             return None
         return await entity_batches.viewer_marks(conn, viewer_account_id, shown)
@@ -565,7 +572,17 @@ class EntityRenderer:
             entity["filtered"] = filters.results(status, original) if filters is not None else []
         entity["reblog"] = reblog
         entity.update(tail)
+        entity["poll"] = self._polls.entity(status, viewer_account_id)
+        if (question := self._questions.get(status.id)) is not None:
+            entity["watercooler"] = question_extra(question)  # stock apps ignore the key
         return entity
+
+
+def question_extra(question: QuestionRecord) -> dict[str, Any]:
+    """Our namespaced extra on a question's Status (apps that know it show the accepted
+    answer; the Mastodon keys stay Mastodon's): `question` and `accepted_answer_id`."""
+    accepted = question.accepted_answer_id
+    return {"question": True, "accepted_answer_id": str(accepted) if accepted else None}
 
 
 # ----- markers and the instance --------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The instance as apps discover it, and the small per-user documents they read at start-up:
-instance v1 and v2, peers, weekly activity, custom emojis, preferences, announcements,
-markers; and the default images the entities point at. (Filters: watercooler.api.filters.)
+instance v1 and v2, peers, weekly activity, custom emojis, preferences, markers; and the
+default images the entities point at. (Filters: watercooler.api.filters; announcements:
+watercooler.api.announcements.)
 
 The two instance documents answer without a token, even on a closed instance: apps read them
 before anyone signs in, and refuse the server if they cannot (INTEROP.md).
@@ -149,11 +150,6 @@ async def preferences(request: Request) -> Response:
     )
 
 
-async def announcements(request: Request) -> Response:
-    await authenticate(request, services(request), "read")
-    return FastJSONResponse([])
-
-
 # ----- markers -------------------------------------------------------------------------------
 
 
@@ -249,7 +245,6 @@ routes = [
     Route("/api/v1/instance/activity", activity),
     Route("/api/v1/custom_emojis", custom_emojis),
     Route("/api/v1/preferences", preferences),
-    Route("/api/v1/announcements", announcements),
     Route("/api/v1/markers", get_markers, methods=["GET"]),
     Route("/api/v1/markers", save_markers, methods=["POST"]),
     *(Route(path, default_image) for path in _IMAGES),

@@ -18,6 +18,7 @@ from store.records import AccountRecord, StatusRecord
 from watercooler.api.entities import account_entities, status_entities, status_entity
 from watercooler.api.entities import iso as entity_time
 from watercooler.api.forms import body_params, flag, id_param, text
+from watercooler.api.polls import poll_draft
 from watercooler.auth import Caller, authenticate, bearer_token
 from watercooler.filters import load as load_filters
 from watercooler.http import FastJSONResponse, services
@@ -135,6 +136,8 @@ async def create_status(request: Request) -> Response:
             media_ids=_media_ids(params.get("media_ids")),
             application_id=caller.application_id,
             local_only=local_only,
+            question=flag(params.get("question")),  # ours: outbox.questions
+            poll=poll_draft(params),
         )
     except PublishError as error:
         raise HTTPException(422, f"Validation failed: {error}") from error

@@ -23,6 +23,7 @@ from store.records import AccountRecord, StatusRecord
 from watercooler.documents import kept_note
 from watercooler.http import Gone, activity_json, services, wants_activity_json
 from watercooler.local import local_actor
+from watercooler.routes import communities
 from watercooler.services import Services
 from watercooler.signed import verify_signed
 from watercooler.visibility import PUBLICLY_READABLE, can_see
@@ -212,6 +213,8 @@ async def featured_collection(request: Request) -> Response:
     svc = services(request)
     account, _ = await local_actor(svc, request.path_params["username"])
     viewer = await _viewer(request, svc, required=svc.config.federation.authorized_fetch)
+    if account.actor_type == "Group":  # a community pins its members' posts
+        return await communities.featured_document(svc, account, viewer)
     base = account.featured_url or svc.uris.featured(account.username)
     async with svc.db.read() as conn:
         ids = await pins.pinned_ids(

@@ -32,6 +32,8 @@ Pages (one module each; templates of the same name):
 - `timelines`, `compose`: `/web/home`, `/web/org` (public and org posts of every peer: the
   organisation), `/web/local`, `/web/compose[?in_reply_to=]`, `/web/statuses/{id}` (a
   thread), `POST /web/statuses` (the compose form).
+- `questions`: `/web/questions` (open questions of every division, by hashtag and age) and
+  the asker's `POST /web/statuses/{id}/accept|unaccept` on a thread's replies.
 - `actions`: a status card's buttons, `POST /web/statuses/{id}/{favourite|reblog|bookmark}`
   and their `un...`, through the API's own `INTERACTIONS`.
 - `profiles`: `/web/accounts/{id}` (anyone here or on a peer), `/web/@acct`, and

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from outbox.publish import PublishError
-from watercooler.api.forms import id_param, text
+from watercooler.api.forms import flag, id_param, text
 from watercooler.api.media import Upload, save_image, upload_params
 from watercooler.api.statuses import VISIBILITIES
 from watercooler.http import services
@@ -21,6 +21,7 @@ from watercooler.services import Services
 from watercooler.visibility import default_visibility
 from watercooler.web import reading
 from watercooler.web.pages import PageError, check_csrf, page, require_user, safe_next, see_other
+from watercooler.web.polls import compose_poll
 from watercooler.web.session import WebUser
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ async def post_status(request: Request) -> Response:
             spoiler_text=text(fields.get("spoiler_text"), "spoiler_text", limit=500).strip(),
             in_reply_to=parent,
             media_ids=media_ids,
+            question=flag(fields.get("question")),  # the "This is a question" box
+            poll=compose_poll(fields),  # "Add a poll" (watercooler.web.polls)
         )
     except PublishError as error:
         raise PageError(422, f"The post was not published: {error}") from error

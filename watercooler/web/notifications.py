@@ -43,6 +43,7 @@ WHAT = {
     "admin.report": "filed a report",
     "severed_relationships": "no longer connects with you",
     "moderation_warning": "sent you a moderation warning",
+    "watercooler.answer_accepted": "accepted your answer",
 }
 """What each of store.notifications.TYPES says after the person's name."""
 FULL_CARD = ("mention", "status", "update")

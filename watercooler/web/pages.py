@@ -3,7 +3,8 @@ carries, and the `page` wrapper that turns the web layer's exceptions into answe
 
 A template gets, besides its own context: `viewer` (WebUser or None), `csrf_token` (for every
 form, field name `csrf_token`), `instance_name`, `domain`, `path` (the request's path, to
-mark the current navigation link) and `static(name)` (a static file's URL).
+mark the current navigation link), `static(name)` (a static file's URL), and for the
+announcements banner `announcements` and `can_announce` (watercooler.announcements).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from store.errors import Busy
+from watercooler.announcements import banner
 from watercooler.api.media import upload_params
 from watercooler.http import services
 from watercooler.web.security import PAGE_HEADERS
@@ -42,6 +44,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 SIGN_IN_PATH = "/web/sign_in"
 BUSY_MESSAGE = "The database is busy, so nothing was saved. Try again in a few seconds."
 PASSWORD_PATH = "/web/settings/password"
+NO_BANNER: dict[str, Any] = {"announcements": [], "can_announce": False}
+"""The banner's context for a visitor without a session (watercooler.announcements.banner)."""
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -91,6 +95,7 @@ async def render(
         "domain": config.domain,
         "path": request.url.path,
         "static": static_url,
+        **(await banner(services(request), viewer.user, viewer.account) if viewer else NO_BANNER),
     }
     body = environment.get_template(template).render({**shared, **(context or {})})
     response = HTMLResponse(body, status_code=status, headers=dict(PAGE_HEADERS))

@@ -174,12 +174,15 @@ async def unfollow_page(request: Request) -> Response:
 @page
 async def handle_page(request: Request) -> Response:
     """GET /web/@name or /web/@name@domain: the account's page, found as the API's lookup
-    finds it (a remote one not known yet through WebFinger, peer policy applying)."""
+    finds it (a remote one not known yet through WebFinger, peer policy applying); for a
+    community (a `Group`), its community page, where one joins, reads and writes."""
     await require_user(request)
     text = request.path_params["acct"].strip()
     found = await lookup_account(services(request), text) if len(text) <= MAX_HANDLE else None
     if found is None:
         raise PageError(404, f"No one is known here as @{text.removeprefix('@')}.")
+    if found.actor_type == "Group":
+        return see_other(f"/web/communities/{found.id}")
     return see_other(f"/web/accounts/{found.id}")
 
 

@@ -24,6 +24,7 @@ from watercooler.web.pages import (
     render,
     require_user,
 )
+from watercooler.web.polls import DURATIONS as POLL_DURATIONS
 from watercooler.web.security import PAGE_HEADERS
 from watercooler.web.session import WebUser, settled_user
 
@@ -56,6 +57,7 @@ async def compose_context(
         "max_characters": MAX_STATUS_CHARACTERS,
         "reply_to": reply_to,
         "back": request.url.path,
+        "poll_durations": POLL_DURATIONS,
     }
 
 

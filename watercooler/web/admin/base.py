@@ -29,7 +29,10 @@ SECTIONS = (
     ("/web/admin/audit", "Audit log"),
 )
 NAME_MAX = 253
-SHARED = frozenset({"viewer", "csrf_token", "instance_name", "domain", "path", "static"})
+SHARED = frozenset(
+    {"viewer", "csrf_token", "instance_name", "domain", "path", "static"}
+    | {"announcements", "can_announce"}  # the banner (watercooler.announcements)
+)
 """What `pages.render` puts in every template: a page's own context must not hide it."""
 
 

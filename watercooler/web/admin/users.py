@@ -1,6 +1,6 @@
 """/web/admin/users: the local users; create one with a one-time password (shown once, on
 the answer to the form, never stored in clear), disable and enable again, reset a password,
-grant or take away the admin role."""
+grant or take away the admin role and the roles of store.roles (announcer)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from store import users
+from store import roles, users
 from watercooler.accounts import AccountError
 from watercooler.admin import AdminError
 from watercooler.http import services
@@ -24,6 +24,8 @@ NOTICES = {
     "enabled": "{name} is enabled again and may sign in; older tokens and sessions stay ended.",
     "made_admin": "{name} is now an admin.",
     "unmade_admin": "{name} is no longer an admin.",
+    "granted_role": "{name} now has the role.",
+    "revoked_role": "{name} no longer has the role.",
 }
 
 
@@ -36,7 +38,14 @@ async def _show(
 ) -> Response:
     async with services(request).db.read() as conn:
         listed = await users.list_users(conn)
-    context = {"users": listed, "notice": notice(request, NOTICES), **extra}
+        held = await roles.all_roles(conn)
+    context = {
+        "users": listed,
+        "roles": held,
+        "known_roles": roles.KNOWN_ROLES,
+        "notice": notice(request, NOTICES),
+        **extra,
+    }
     return await show(request, "users.html", context, viewer=viewer, status=status)
 
 
@@ -116,6 +125,20 @@ async def set_admin(request: Request) -> Response:
     return done(PATH, "made_admin" if wanted else "unmade_admin", name)
 
 
+@page
+async def set_role(request: Request) -> Response:
+    """Grant or take away a role (`role`, `granted` = 1 or 0): the announcer toggle."""
+    viewer = await require_admin(request)
+    form = await read_form(request)
+    name = request.path_params["name"]
+    wanted = form.get("granted") == "1"
+    try:
+        await actions(request).set_role(actor(viewer), name, field(form, "role", 64), wanted)
+    except AdminError as error:
+        return await _show(request, viewer, status=422, error=str(error))
+    return done(PATH, "granted_role" if wanted else "revoked_role", name)
+
+
 routes = [
     Route(PATH, users_page, methods=["GET"]),
     Route(PATH, create_user, methods=["POST"]),
@@ -123,4 +146,5 @@ routes = [
     Route(PATH + "/{name:str}/disable", disable_user, methods=["POST"]),
     Route(PATH + "/{name:str}/enable", enable_user, methods=["POST"]),
     Route(PATH + "/{name:str}/admin", set_admin, methods=["POST"]),
+    Route(PATH + "/{name:str}/role", set_role, methods=["POST"]),
 ]
