@@ -8,6 +8,7 @@ import logging
 from federation.activities import Activity
 from federation.policy import domain_of
 from inbox.context import InboxContext
+from inbox.featured_sync import sync_featured
 from inbox.from_as import NotAllowed
 from store import accounts, deliveries, follows, notifications, peers
 from store.records import InboxItemRecord
@@ -122,6 +123,9 @@ async def handle_accept(ctx: InboxContext, activity: Activity, item: InboxItemRe
         return
     async with ctx.db.transaction() as conn:
         await follows.set_state(conn, found[0], follows.ACCEPTED, ctx.clock())
+        followed = await accounts.get_by_uri(conn, activity.actor)
+    if found[1] != follows.ACCEPTED and followed is not None:
+        await sync_featured(ctx, followed)  # their pins from before we followed them
 
 
 async def handle_reject(ctx: InboxContext, activity: Activity, item: InboxItemRecord) -> None:

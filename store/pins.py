@@ -7,7 +7,7 @@ collection. A pin of a deleted status stays in the table but counts and shows no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -88,3 +88,23 @@ async def pinned_ids(
         params,
     ) as cursor:
         return [int(row[0]) for row in await cursor.fetchall()]
+
+
+async def replace(
+    conn: Connection,
+    new_id: Callable[[], int],
+    *,
+    account_id: int,
+    status_ids: Sequence[int],
+    now: datetime,
+) -> None:
+    """Make `status_ids` (latest pin first, as a featured collection lists them) the
+    account's pins: others are taken back, those already pinned keep their place."""
+    params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(status_ids)}
+    kept = ", ".join(f":s{i}" for i in range(len(status_ids))) or "NULL"
+    await conn.execute(
+        f"DELETE FROM status_pins WHERE account_id = :account AND status_id NOT IN ({kept})",
+        {"account": account_id, **params},
+    )
+    for status_id in reversed(status_ids):  # the first listed gets the newest pin id
+        await pin(conn, new_id(), account_id=account_id, status_id=status_id, now=now)
