@@ -20,13 +20,16 @@ from starlette.types import Receive, Scope, Send
 def _fixed_paths(routes: Sequence[BaseRoute]) -> dict[str, Route]:
     """Each parameterless HTTP route's path, if no route before it matches that path."""
     index: dict[str, Route] = {}
-    for position, route in enumerate(routes):
+    # Only routes with parameters (or mounts) can match another route's fixed path: an earlier
+    # fixed route matches its own path alone, which is then indexed or shadowed already.
+    patterns: list[BaseRoute] = []
+    for route in routes:
         if not isinstance(route, Route) or route.param_convertors:
+            patterns.append(route)
             continue
         probe = {"type": "http", "path": route.path, "root_path": "", "method": "GET"}
-        earlier = routes[:position]
         if route.path not in index and all(
-            other.matches(probe)[0] is Match.NONE for other in earlier
+            other.matches(probe)[0] is Match.NONE for other in patterns
         ):
             index[route.path] = route
     return index
