@@ -20,6 +20,7 @@ import httpx
 
 from federation.keys import load_private_key
 from federation.signatures import sign_request
+from outbox.polls import PollDraft
 from outbox.publish import PublishError
 from store.records import AccountRecord, StatusRecord
 from tests.rig import Rig
@@ -98,15 +99,22 @@ class World:
         return await self.rig.status(self.domain(viewer), status.uri)
 
     async def publish(self, batch: str) -> dict[str, StatusRecord]:
-        """alice posts one status of each row, each mentioning mel and pete."""
+        """alice posts one status of each row, each mentioning mel and pete; each is a
+        question (issue 9) with a poll, so the open-questions list and the polls API are
+        read paths of the matrix too."""
         publisher = self.rig.services(ORIGIN).publisher
         alice, made = self.accounts["author"], {}
         for row in ROWS:
             text = f"{marker(batch, row)} for @mel and @pete@{PEER}"
+            poll = PollDraft(options=("yes", "no"), expires_in=86_400)
             if row == "local_only":
-                made[row] = await publisher.post(alice, text, local_only=True)
+                made[row] = await publisher.post(
+                    alice, text, local_only=True, question=True, poll=poll
+                )
             else:
-                made[row] = await publisher.post(alice, text, visibility=row)
+                made[row] = await publisher.post(
+                    alice, text, visibility=row, question=True, poll=poll
+                )
         return made
 
     async def web(self, viewer: str) -> httpx.AsyncClient:

@@ -21,6 +21,8 @@ Read paths and their tables:
 - collections: outbox, featured (there is no `replies` collection) .......... OUTBOX, FEATURED
 - web pages: `/web/statuses/{id}` signed in ................................. WEB_SIGNED_IN
   and `/@name/{id}`, `/@name` anonymous ..................................... PUBLIC_PAGES
+- issue 9: open questions `/api/v1/questions` (every post is a question) ..... QUESTIONS
+  and `GET /api/v1/polls/:id` (every post has a poll) ....................... MAY_SEE
 - exports: not covered, they come with issue 10.
 """
 
@@ -104,6 +106,8 @@ ACCOUNT_STATUSES = MAY_SEE
 Mastodon's AccountStatusesFilter, a mentioned viewer is listed the followers-only and direct
 posts that mention them."""
 SEARCH = {row: seen - {"anonymous"} for row, seen in MAY_SEE.items()}
+QUESTIONS = SEARCH
+"""The organisation's open questions, on each viewer's instance: a token is required."""
 STREAMED = {
     # what a viewer's open stream is sent: its home (above), the organisation's public
     # stream, its direct conversations and its mention notifications
@@ -244,6 +248,45 @@ async def test_full_text_search(world: World) -> None:
             if post.uri in {status["uri"] for status in answer.json()["statuses"]}:
                 seen[row].add(viewer)
     report(problems + compare("GET /api/v2/search", SEARCH, seen))
+
+
+async def test_open_questions(world: World) -> None:
+    seen: dict[str, set[str]] = {row: set() for row in ROWS}
+    uris = {post.uri: row for row, post in world.posts.items()}
+    problems = []
+    for viewer in VIEWERS:
+        answer = await world.api[viewer].get(
+            "/api/v1/questions", params={"state": "all", "limit": 40}
+        )
+        if viewer == "anonymous":
+            if answer.status_code != 401:
+                problems.append(f"questions: anonymous answered {answer.status_code}")
+            continue
+        assert answer.status_code == 200, answer.text
+        for entity in answer.json():
+            if entity["uri"] in uris:
+                seen[uris[entity["uri"]]].add(viewer)
+    report(problems + compare("GET /api/v1/questions", QUESTIONS, seen))
+
+
+async def test_polls_api(world: World) -> None:
+    seen: dict[str, set[str]] = {row: set() for row in ROWS}
+    problems = []
+    for viewer in VIEWERS:
+        for row, post in world.posts.items():
+            copy = await world.copy(viewer, post)
+            if copy is None:
+                continue
+            status = await world.api[viewer].get(f"/api/v1/statuses/{copy.id}")
+            if status.status_code != 200 or status.json()["poll"] is None:
+                continue  # the status itself is hidden (above), or its poll never came
+            poll_id = status.json()["poll"]["id"]
+            answer = await world.api[viewer].get(f"/api/v1/polls/{poll_id}")
+            if answer.status_code == 200:
+                seen[row].add(viewer)
+            else:
+                problems.append(f"poll: {row}, {viewer}: answered {answer.status_code}")
+    report(problems + compare("GET /api/v1/polls/:id", MAY_SEE, seen))
 
 
 # ----- streaming -------------------------------------------------------------------------------
