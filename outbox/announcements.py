@@ -10,7 +10,6 @@ transaction. Delivery goes only to peers (scope `peers`), whatever the federatio
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,12 +22,10 @@ from federation.announcement import (
     announcement_to_json,
     announcement_update,
 )
-from federation.policy import domain_of
 from outbox.publish import Publisher
 from outbox.render import Handle, MentionTarget, extract_hashtags, extract_mentions, render_html
 from outbox.to_as import acct
-from store import accounts, audit, deliveries, follows
-from store import activities as stored_activities
+from store import accounts, audit, follows
 from store import announcements as stored
 from store.announcements import AnnouncementContent, AnnouncementRecord
 from store.db import Connection
@@ -243,39 +240,14 @@ class Announcements:
 
     async def _send(self, conn: Connection, document: dict[str, Any], object_uri: str) -> None:
         """Record the activity as the instance actor's and queue it for every peer's
-        instance actor that follows ours (and only peers)."""
+        instance actor that follows ours (and only peers: the publisher's `peers` reach)."""
         instance = await accounts.get_instance_actor(conn)
         if instance is None:
             raise AnnouncementError("the instance actor is missing")
-        body = json.dumps(document)
-        now = self.clock()
-        await stored_activities.insert(
-            conn,
-            self.db.new_id(),
-            uri=document["id"],
-            account_id=instance.id,
-            type_=document["type"],
-            object_uri=object_uri,
-            status_id=None,
-            body=body,
-            now=now,
+        inboxes = await follows.remote_follower_inboxes(conn, instance.id)
+        await self.publisher._enqueue(
+            conn, instance, document, inboxes, object_uri=object_uri, scope="peers"
         )
-        policy = self.publisher.policy
-        inboxes = sorted(
-            inbox
-            for inbox in set(await follows.remote_follower_inboxes(conn, instance.id))
-            if policy is not None and policy.is_peer(domain_of(inbox))
-        )
-        if inboxes:
-            await deliveries.enqueue(
-                conn,
-                self.db.new_id,
-                activity_uri=document["id"],
-                actor_account_id=instance.id,
-                inboxes=inboxes,
-                body=body,
-                now=now,
-            )
 
     async def _audit(
         self,
