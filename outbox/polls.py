@@ -228,22 +228,8 @@ class Polls:
         author = await accounts.get_by_id(conn, poll.account_id)
         if status is None or author is None or status.deleted_at is not None:
             return False
-        note = await pub._note_json(conn, status, author)
-        update = activities.update(
-            author.uri, note, id=f"{status.uri}#updates/{pub.db.new_id()}", published=now
-        )
-        mentioned = await pub._mentioned(conn, status.id)
-        _, inboxes = await pub._audience(conn, author, status.visibility, mentioned)
-        inboxes.extend(await stored_polls.remote_voter_inboxes(conn, poll.id))
-        await pub._enqueue(
-            conn,
-            author,
-            update,
-            inboxes,
-            status_id=status.id,
-            object_uri=status.uri,
-            scope=reach(status.visibility, local_only=status.local_only),
-        )
+        voters = await stored_polls.remote_voter_inboxes(conn, poll.id)
+        await pub.send_update(conn, author, status, now=now, also=voters)
         return True
 
 

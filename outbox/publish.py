@@ -470,27 +470,43 @@ class Publisher:
             edited = await statuses.get_by_id(conn, status.id)
             assert edited is not None
             await statuses.record_version(conn, self.db.new_id(), edited)
-            note = await self._note_json(conn, edited, author)
-            update = activities.update(
-                author.uri, note, id=f"{status.uri}#updates/{self.db.new_id()}", published=now
-            )
+            update = await self.send_update(conn, author, edited, now=now)
             await notifications.notify_edited(
                 conn, self.db.new_id, edited, ref=update["id"], now=now
-            )
-            mentioned = await self._mentioned(conn, status.id)
-            _, inboxes = await self._audience(conn, author, status.visibility, mentioned)
-            await self._enqueue(
-                conn,
-                author,
-                update,
-                inboxes,
-                status_id=status.id,
-                object_uri=status.uri,
-                scope=reach(status.visibility, local_only=status.local_only),
             )
             for changed in self.change_hooks:
                 await changed(conn, status, update)
         self.notify()
+        return update
+
+    async def send_update(
+        self,
+        conn: Connection,
+        author: AccountRecord,
+        status: StatusRecord,
+        *,
+        now: datetime,
+        also: Iterable[str | None] = (),
+    ) -> dict[str, Any]:
+        """Queue, in the caller's transaction, an `Update` of `status` (its Note as it now
+        stands: an edit, a poll's counts, an accepted answer) to everyone the post went to,
+        and to the inboxes `also` that must learn of the change without having had the post
+        (a poll's remote voters, an answer's author). Returns the Update."""
+        note = await self._note_json(conn, status, author)
+        update = activities.update(
+            author.uri, note, id=f"{status.uri}#updates/{self.db.new_id()}", published=now
+        )
+        mentioned = await self._mentioned(conn, status.id)
+        _, inboxes = await self._audience(conn, author, status.visibility, mentioned)
+        await self._enqueue(
+            conn,
+            author,
+            update,
+            [*inboxes, *also],
+            status_id=status.id,
+            object_uri=status.uri,
+            scope=reach(status.visibility, local_only=status.local_only),
+        )
         return update
 
     async def _mentioned(self, conn: Connection, status_id: int) -> list[AccountRecord]:

@@ -19,10 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from federation import activities
 from federation.objects import Hashtag, Note
 from federation.uris import Uris
-from outbox.addressing import reach
 from store import accounts, notifications, statuses
 from store import questions as stored_questions
 from store.db import Connection
@@ -126,34 +124,17 @@ async def accept(
             return False
         author = await accounts.get_by_id(conn, question.account_id)
         assert author is not None
-        # the Publisher's own steps, as its edit takes them: the Note, its audience, the queue
-        note = await publisher._note_json(conn, question, author)
-        update = activities.update(
-            author.uri,
-            note,
-            id=f"{question.uri}#updates/{publisher.db.new_id()}",
-            published=now,
-        )
         answerers = {
             status_id
             for status_id in (answer_id, before.accepted_answer_id)
             if status_id is not None
         }
-        mentioned = await publisher._mentioned(conn, question.id)
-        _, inboxes = await publisher._audience(conn, author, question.visibility, mentioned)
+        also: list[str | None] = []
         for status_id in answerers:  # the old answer's author learns of the change too
             answer_author = await _author_of(conn, status_id)
             if answer_author is not None and not answer_author.is_local:
-                inboxes.append(answer_author.shared_inbox_url or answer_author.inbox_url)
-        await publisher._enqueue(
-            conn,
-            author,
-            update,
-            inboxes,
-            status_id=question.id,
-            object_uri=question.uri,
-            scope=reach(question.visibility, local_only=question.local_only),
-        )
+                also.append(answer_author.shared_inbox_url or answer_author.inbox_url)
+        update = await publisher.send_update(conn, author, question, now=now, also=also)
         if answer is not None:
             await notifications.notify(
                 conn,
