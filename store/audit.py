@@ -21,7 +21,9 @@ from store.db import Connection, db_time, parse_db_time
 
 GENESIS = "0" * 64
 """The `prev_hash` of the first row."""
-ORIGINS = ("web", "api", "cli")
+ORIGINS = ("web", "api", "cli", "system", "federation")
+"""'system': the server by itself (the retention job); 'federation': on another division's
+request (a forwarded report, a Move)."""
 PAGE_LIMIT = 200
 
 _COLUMNS = "id, at, actor_account_id, actor_name, action, target, details, origin, prev_hash, hash"

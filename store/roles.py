@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from store.db import Connection, db_time
+from store.records import UserRecord
 
 ANNOUNCER = "announcer"
 """May publish, edit and withdraw announcements (issue 9)."""
-KNOWN_ROLES: tuple[str, ...] = (ANNOUNCER,)
+MODERATOR = "moderator"
+"""Works the report queue and moderates accounts (issue 10); not instance settings or peers."""
+KNOWN_ROLES: tuple[str, ...] = (ANNOUNCER, MODERATOR)
 
 
 async def roles_of(conn: Connection, user_id: int) -> list[str]:
@@ -30,6 +33,11 @@ async def has_role(conn: Connection, user_id: int, role: str) -> bool:
         {"user": user_id, "role": role},
     ) as cursor:
         return await cursor.fetchone() is not None
+
+
+async def may_moderate(conn: Connection, user: UserRecord) -> bool:
+    """Admins, and holders of the moderator role."""
+    return user.admin or await has_role(conn, user.id, MODERATOR)
 
 
 async def all_roles(conn: Connection) -> dict[int, list[str]]:

@@ -74,6 +74,11 @@ class Actor:
             name = "operator"
         return cls(None, name, "cli")
 
+    @classmethod
+    def system(cls, name: str) -> Actor:
+        """The server acting by itself, named by what acts ('retention')."""
+        return cls(None, name, "system")
+
 
 def checked_domain(value: object) -> str:
     if not isinstance(value, str) or not valid_domain(value):
@@ -327,6 +332,39 @@ class AdminActions:
             after = {key: new for key, (_, new) in changed.items()}
             self.services.config = overlay(self.services.config, after)
         return changed
+
+
+async def record(
+    db: Database,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    target: str,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """One audit row in its own transaction, for events that are not an AdminActions change
+    (a sign-in, a token grant, a moderator's action done in another module's transaction
+    should call `store.audit.append` there instead)."""
+    async with db.transaction() as conn:
+        entry = await audit.append(
+            conn,
+            now=clock(),
+            actor_account_id=actor.account_id,
+            actor_name=actor.name,
+            action=action,
+            target=target,
+            details=details,
+            origin=actor.origin,
+        )
+    log.info(
+        "audit action=%s target=%s actor=%s origin=%s audit_id=%d",
+        action,
+        target,
+        actor.name,
+        actor.origin,
+        entry.id,
+    )
+    return entry
 
 
 def cli_actions(db: Database, config: Config, clock: Clock) -> AdminActions:
