@@ -496,3 +496,18 @@ def remove(
 ) -> JSONObject:
     """A `Remove` of an object from a collection: an unpinned post leaving the featured one."""
     return {**_envelope("Remove", id, actor, published, to, cc, object), "target": target}
+
+
+def move(
+    id: str,
+    actor: str,
+    target: str,
+    *,
+    published: Published,
+    to: Sequence[str],
+    cc: Sequence[str] = (),
+) -> JSONObject:
+    """A `Move` of an account to its new one, as Mastodon sends it: `object` is the moving
+    actor itself, `target` the new actor (whose `alsoKnownAs` must list the old one);
+    addressed to the old account's followers."""
+    return {**_envelope("Move", id, actor, published, to, cc, actor), "target": target}

@@ -18,7 +18,7 @@ from federation.errors import ParseError, RefusedDocument
 from federation.fetch import ObjectGone, ObjectNotFound
 from inbox.context import InboxContext
 from inbox.from_as import NotAllowed
-from store import inbox_items
+from store import inbox_items, moderation
 from store.records import InboxItemRecord
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,15 @@ class InboxWorker:
         try:
             activity = parse_activity(json.loads(item.body))
             handler = self.handlers.get(activity.type)
-            if handler is None:
+            async with db.read() as conn:
+                suspended = await moderation.suspended_actor(conn, activity.actor)
+            if suspended:  # by this division's moderators (watercooler.moderation)
+                log.info(
+                    "activity dropped activity_id=%s actor=%s reason=suspended",
+                    item.activity_uri,
+                    activity.actor,
+                )
+            elif handler is None:
                 log.info(
                     "activity ignored activity_id=%s type=%s", item.activity_uri, activity.type
                 )

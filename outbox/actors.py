@@ -9,6 +9,7 @@ from typing import Any
 from federation import vocab
 from federation.uris import Uris
 from outbox.render import render_html
+from store.moves import NO_LINKS, ActorLinks
 from store.records import AccountRecord, KeyRecord
 
 IMAGE_MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -42,8 +43,10 @@ def local_actor(
     uris: Uris,
     *,
     fields: Sequence[tuple[str, str]] = (),
+    links: ActorLinks = NO_LINKS,
 ) -> vocab.Actor:
-    """The actor of a local account; `fields` are its profile fields as the user typed them."""
+    """The actor of a local account; `fields` are its profile fields as the user typed them,
+    `links` its aliases and where it moved (store.moves)."""
     person = account.actor_type == "Person"
     icon_url, icon_type = _image(account.avatar_file, uris)
     image_url, image_type = _image(account.header_file, uris)
@@ -74,8 +77,8 @@ def local_actor(
         icon_media_type=icon_type,
         image_media_type=image_type,
         fields=tuple(vocab.Field(name=n, value=field_html(v, uris)) for n, v in fields),
-        also_known_as=(),
-        moved_to=None,
+        also_known_as=links.also_known_as,
+        moved_to=links.moved_to,
     )
 
 
@@ -85,10 +88,11 @@ def actor_document(
     uris: Uris,
     *,
     fields: Sequence[tuple[str, str]] = (),
+    links: ActorLinks = NO_LINKS,
 ) -> dict[str, Any]:
     """The JSON served at the actor's id, shaped as Mastodon serves it. A community (Group)
     also names its moderators collection as `attributedTo`, as Lemmy's groups do."""
-    document = vocab.actor_to_json(local_actor(account, key, uris, fields=fields))
+    document = vocab.actor_to_json(local_actor(account, key, uris, fields=fields, links=links))
     if account.actor_type == "Group":
         document["attributedTo"] = uris.moderators(account.username)
         document["postingRestrictedToMods"] = False

@@ -41,6 +41,7 @@ from store import (
 )
 from store import activities as stored_activities
 from store import media as stored_media
+from store import moves as stored_moves
 from store import questions as stored_questions
 from store.db import Connection, Database
 from store.records import AccountRecord, FollowRecord, StatusRecord
@@ -314,6 +315,8 @@ class Publisher:
         (outbox.polls), a `Question`; it cannot have media."""
         if visibility not in VISIBILITIES:
             raise PublishError(f"unknown visibility {visibility!r}")
+        if author.moved_to_account_id is not None:  # as Mastodon: a moved account is redirected
+            raise PublishError("this account has moved to another one and can no longer post")
         local_only = local_only or (in_reply_to is not None and in_reply_to.local_only)
         attach = _media_ids(media_ids)
         if poll is not None:
@@ -516,7 +519,11 @@ class Publisher:
             if (account := await accounts.get_by_id(conn, account_id)) is not None
         ]
 
-    async def delete(self, author: AccountRecord, status: StatusRecord) -> dict[str, Any] | None:
+    async def delete(
+        self, author: AccountRecord, status: StatusRecord, *, also: ChangeHook | None = None
+    ) -> dict[str, Any] | None:
+        """Delete a local post and federate the Delete; `also` runs in the same transaction
+        (a moderator's audit row)."""
         if status.account_id != author.id:
             raise PublishError("only the author can delete a status")
         if status.deleted_at is not None:
@@ -551,6 +558,8 @@ class Publisher:
             )
             for changed in self.change_hooks:
                 await changed(conn, status, document)
+            if also is not None:
+                await also(conn, status, document)
         self.notify()
         return document
 
@@ -591,9 +600,10 @@ class Publisher:
             key = await keys.get_for_account(conn, account.id)
             assert updated is not None and key is not None
             fields = await api_queries.profile_fields(conn, account.id)
+            links = await stored_moves.actor_links(conn, account.id)
             document = activities.update(
                 updated.uri,
-                actor_document(updated, key, self.uris, fields=fields),
+                actor_document(updated, key, self.uris, fields=fields, links=links),
                 id=f"{updated.uri}#updates/{self.db.new_id()}",
                 published=now,
             )

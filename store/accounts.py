@@ -18,7 +18,7 @@ _COLUMNS = (
     "id, username, domain, uri, url, actor_type, display_name, note, inbox_url, outbox_url,"
     " shared_inbox_url, followers_url, following_url, featured_url,"
     " manually_approves_followers, discoverable, created_at, updated_at, fetched_at, suspended_at,"
-    " avatar_file, header_file, avatar_remote_url, header_remote_url"
+    " avatar_file, header_file, avatar_remote_url, header_remote_url, moved_to_account_id"
 )
 
 

@@ -58,6 +58,8 @@ class AccountStats:
     statuses_count: int
     last_status_at: datetime | None
     admin: bool
+    limited: bool = False
+    """Limited by this division's moderators (store.moderation): Mastodon's `limited`."""
 
 
 async def account_stats(conn: Connection, account_id: int) -> AccountStats:
@@ -69,7 +71,9 @@ async def account_stats(conn: Connection, account_id: int) -> AccountStats:
         " (SELECT count(*) FROM follows WHERE account_id = :id AND state = 'accepted'),"
         " (SELECT statuses_count FROM account_status_counts WHERE account_id = :id),"
         " (SELECT last_status_at FROM account_status_counts WHERE account_id = :id),"
-        " EXISTS (SELECT 1 FROM users WHERE account_id = :id AND admin = 1)",
+        " EXISTS (SELECT 1 FROM users WHERE account_id = :id AND admin = 1),"
+        " EXISTS (SELECT 1 FROM account_moderation WHERE account_id = :id"
+        " AND limited_at IS NOT NULL)",
         {"id": account_id},
     ) as cursor:
         row = await cursor.fetchone()
@@ -80,6 +84,7 @@ async def account_stats(conn: Connection, account_id: int) -> AccountStats:
         statuses_count=int(row[2] or 0),
         last_status_at=parse_db_time(row[3]),
         admin=bool(row[4]),
+        limited=bool(row[5]),
     )
 
 

@@ -13,6 +13,7 @@ from store import search_rank
 from store.api_timelines import Page
 from store.db import Connection, db_time
 from store.ids import SEQUENCE_BITS
+from store.moderation import LIMITED_CLAUSE
 from store.search_index import ALL, author_token
 
 NO_MAX = 2**63 - 1
@@ -113,6 +114,7 @@ def _visible_clause(search: StatusSearch) -> str:
         "s.account_id NOT IN (SELECT account_id FROM blocks WHERE target_account_id = :viewer)",
         "s.account_id NOT IN (SELECT target_account_id FROM mutes WHERE account_id = :viewer"
         " AND (expires_at IS NULL OR expires_at > :now))",
+        f"s.{LIMITED_CLAUSE}",  # limited accounts: found by their followers only
     ]
     if search.public_only:  # `in:public`: the public timelines' posts, the organisation's too
         clauses.append("s.visibility IN ('public', 'org')")
@@ -141,6 +143,7 @@ async def _visible(
     params: dict[str, object] = {
         "ids": json.dumps(list(ids)),
         "viewer": viewer,
+        "moderation_viewer": viewer,
         "now": db_time(now),
         "before": db_time(search.before) if search.before else None,
         "after": db_time(search.after) if search.after else None,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.db import Connection
+from store.moderation import LIMITED_CLAUSE
 
 NO_MAX = 2**63 - 1
 
@@ -75,28 +76,44 @@ NOT_SILENCED = (
 timelines; their posts still reach those who follow them."""
 
 
-async def public(conn: Connection, page: Page, *, local: bool | None) -> list[int]:
-    """Public and organisation posts (no boosts), local or remote only."""
+def _limits(params: dict[str, Any], viewer: int | None, prefix: str = "") -> str:
+    """The clause leaving out limited accounts `viewer` does not follow ('' without one)."""
+    if viewer is None:
+        return ""
+    params["moderation_viewer"] = viewer
+    return f" AND {prefix}{LIMITED_CLAUSE}"
+
+
+async def public(
+    conn: Connection, page: Page, *, local: bool | None, viewer: int | None = None
+) -> list[int]:
+    """Public and organisation posts (no boosts), local or remote only; those of limited
+    accounts (store.moderation) only if `viewer` follows them (without a viewer, all: the
+    streaming fan-out checks limits per reader)."""
     where, params, order = _window(page, "id")
+    limits = _limits(params, viewer)
     scope = "" if local is None else (" AND local = 1" if local else " AND local = 0")
     return await _ids(
         conn,
         f"SELECT id FROM statuses WHERE visibility IN {ORGANISATION_WIDE} AND deleted_at IS NULL"
-        f" AND reblog_of_id IS NULL{scope} AND {where} AND {NOT_SILENCED}",
+        f" AND reblog_of_id IS NULL{scope} AND {where} AND {NOT_SILENCED}{limits}",
         params,
         order,
     )
 
 
-async def tag(conn: Connection, name: str, page: Page, *, local: bool | None) -> list[int]:
+async def tag(
+    conn: Connection, name: str, page: Page, *, local: bool | None, viewer: int | None = None
+) -> list[int]:
     where, params, order = _window(page, "s.id")
+    limits = _limits(params, viewer, "s.")
     params["tag"] = name.lower()
     scope = "" if local is None else (" AND s.local = 1" if local else " AND s.local = 0")
     return await _ids(
         conn,
         "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id"
         f" WHERE t.name = :tag AND s.visibility IN {ORGANISATION_WIDE} AND s.deleted_at IS NULL"
-        f"{scope} AND {where} AND s.{NOT_SILENCED}",
+        f"{scope} AND {where} AND s.{NOT_SILENCED}{limits}",
         params,
         order,
     )

@@ -25,6 +25,8 @@ ORIGINS = ("web", "api", "cli", "system", "federation")
 """'system': the server by itself (the retention job); 'federation': on another division's
 request (a forwarded report, a Move)."""
 PAGE_LIMIT = 200
+_SEARCHED = ("target", "actor_name", "action", "details")
+"""The columns a free-text search looks in."""
 
 _COLUMNS = "id, at, actor_account_id, actor_name, action, target, details, origin, prev_hash, hash"
 
@@ -161,17 +163,20 @@ async def append(
     )
 
 
-async def page(
-    conn: Connection,
+def _filters(
     *,
     action: str | None = None,
     actor: str | None = None,
-    before_id: int | None = None,
-    limit: int = 50,
-) -> list[AuditEntry]:
-    """Newest first; `before_id` pages back. `action` matches a name or a prefix ending in
-    a dot ('peer.' finds every peer action); `actor` matches the actor's name."""
-    where, params = [], {"limit": max(1, min(limit, PAGE_LIMIT))}
+    text: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE terms of a search: `action` a name, or a prefix ending in a dot ('peer.'
+    finds every peer action); `actor` the actor's name (any case); `text` a piece of the
+    target, actor, action or details text (any case, no wildcards); `since` inclusive,
+    `until` exclusive. Portable SQL: `lower(..) LIKE` rather than ILIKE."""
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if action:
         if action.endswith("."):
             where.append("substr(action, 1, :prefix_length) = :action")
@@ -182,6 +187,34 @@ async def page(
     if actor:
         where.append("lower(actor_name) = lower(:actor)")
         params["actor"] = actor
+    if text:
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["text"] = f"%{escaped}%"
+        terms = (f"lower({c}) LIKE :text ESCAPE '\\'" for c in _SEARCHED)
+        where.append(f"({' OR '.join(terms)})")
+    if since is not None:
+        where.append("at >= :since")
+        params["since"] = db_time(since)
+    if until is not None:
+        where.append("at < :until")
+        params["until"] = db_time(until)
+    return where, params
+
+
+async def page(
+    conn: Connection,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    text: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    """Newest first; `before_id` pages back. The filters are `_filters`'."""
+    where, params = _filters(action=action, actor=actor, text=text, since=since, until=until)
+    params["limit"] = max(1, min(limit, PAGE_LIMIT))
     if before_id is not None:
         where.append("id < :before_id")
         params["before_id"] = before_id
@@ -190,6 +223,49 @@ async def page(
         f"SELECT {_COLUMNS} FROM audit_log{clause} ORDER BY id DESC LIMIT :limit", params
     ) as cursor:
         return [_entry(row) for row in await cursor.fetchall()]
+
+
+async def stored_rows(
+    conn: Connection,
+    *,
+    after_id: int = 0,
+    up_to_id: int | None = None,
+    limit: int = 1000,
+    action: str | None = None,
+    text: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Oldest first from `after_id`, as stored: `at` and `details` the stored text, not
+    parsed (what `audit verify` hashes, and `audit export` writes). A page of the walk: the
+    caller passes the last id back as `after_id`, so memory stays one page."""
+    where, params = _filters(action=action, actor=actor, text=text, since=since, until=until)
+    where.append("id > :after")
+    params.update(after=after_id, limit=max(1, limit))
+    if up_to_id is not None:
+        where.append("id <= :up_to")
+        params["up_to"] = up_to_id
+    async with conn.execute(
+        f"SELECT {_COLUMNS} FROM audit_log WHERE {' AND '.join(where)} ORDER BY id LIMIT :limit",
+        params,
+    ) as cursor:
+        return [dict(row) for row in await cursor.fetchall()]
+
+
+async def head(conn: Connection) -> tuple[int, str] | None:
+    """The newest row's id and hash (None for an empty log)."""
+    async with conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1") as cursor:
+        row = await cursor.fetchone()
+    return (row["id"], row["hash"]) if row else None
+
+
+async def triggers(conn: Connection) -> dict[str, str]:
+    """The triggers on audit_log as the schema holds them: {name: CREATE TRIGGER text}."""
+    async with conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"
+    ) as cursor:
+        return {row[0]: row[1] or "" for row in await cursor.fetchall()}
 
 
 async def chain(conn: Connection, *, after_id: int = 0, limit: int = 1000) -> list[AuditEntry]:

@@ -35,7 +35,9 @@ _STATS_COLUMNS = (
     " (SELECT count(*) FROM follows WHERE target_account_id = a.id AND state = 'accepted'),"
     " (SELECT count(*) FROM follows WHERE account_id = a.id AND state = 'accepted'),"
     " c.statuses_count, c.last_status_at,"
-    " EXISTS (SELECT 1 FROM users WHERE account_id = a.id AND admin = 1)"
+    " EXISTS (SELECT 1 FROM users WHERE account_id = a.id AND admin = 1),"
+    " EXISTS (SELECT 1 FROM account_moderation WHERE account_id = a.id"
+    " AND limited_at IS NOT NULL)"
     " FROM accounts a LEFT JOIN account_status_counts c ON c.account_id = a.id"
     " WHERE a.id IN ({ids})"
 )
@@ -45,13 +47,14 @@ _AUTHOR_SQL = (
 
 
 def _stats(values: tuple[Any, ...]) -> AccountStats:
-    """(id, followers, following, statuses, last status time, admin) as counters."""
+    """(id, followers, following, statuses, last status time, admin, limited) as counters."""
     return AccountStats(
         followers_count=int(values[1]),
         following_count=int(values[2]),
         statuses_count=int(values[3] or 0),
         last_status_at=parse_db_time(values[4]),
         admin=bool(values[5]),
+        limited=bool(values[6]),
     )
 
 

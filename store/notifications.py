@@ -42,11 +42,17 @@ TYPES = (
     "severed_relationships",
     "moderation_warning",
     "watercooler.answer_accepted",  # ours: outbox.questions.ANSWER_ACCEPTED
+    "move",  # Pleroma's and Akkoma's: an account one follows moved (outbox.moves)
 )
 NO_MAX = 2**63 - 1
 
 _SHOWN = (
     "a.suspended_at IS NULL"
+    # a limited account (store.moderation) reaches only those who follow it (and moderators)
+    " AND (n.type LIKE 'admin.%' OR NOT EXISTS (SELECT 1 FROM account_moderation lm"
+    "   WHERE lm.account_id = a.id AND lm.limited_at IS NOT NULL AND NOT EXISTS (SELECT 1"
+    "   FROM follows lf WHERE lf.account_id = n.account_id AND lf.target_account_id = a.id"
+    "   AND lf.state = 'accepted')))"
     " AND (n.status_id IS NULL OR s.deleted_at IS NULL)"
     " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.account_id = n.account_id"
     "   AND b.target_account_id = n.from_account_id)"
@@ -70,7 +76,7 @@ _FROM = (
     "FROM notifications n JOIN accounts a ON a.id = n.from_account_id"
     " LEFT JOIN statuses s ON s.id = n.status_id"
 )
-_COLUMNS = "n.id, n.account_id, n.type, n.from_account_id, n.status_id, n.created_at"
+_COLUMNS = "n.id, n.account_id, n.type, n.from_account_id, n.status_id, n.created_at, n.ref"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,8 @@ class NotificationRecord:
     from_account_id: int
     status_id: int | None
     created_at: datetime
+    ref: str = ""
+    """What tells apart events of one key: an Update's id, a report's id ('admin.report')."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +110,7 @@ def _record(row: aiosqlite.Row) -> NotificationRecord:
         from_account_id=row[3],
         status_id=row[4],
         created_at=created_at,
+        ref=row[6],
     )
 
 

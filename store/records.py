@@ -35,6 +35,8 @@ class AccountRecord:
     header_file: str | None = None
     avatar_remote_url: str | None = None
     header_remote_url: str | None = None
+    moved_to_account_id: int | None = None
+    """Where the account moved (store.moves): Mastodon's `moved`."""
 
     @property
     def is_local(self) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiosqlite
 
+from store import legal_holds
 from store.batches import rows_in
 from store.db import Connection, db_time, parse_db_time
 from store.records import StatusRecord
@@ -124,7 +125,10 @@ async def update_content(
 
 
 async def mark_deleted(conn: Connection, status_id: int, now: datetime) -> None:
-    """Keep the row as a tombstone (its URI answers 410), drop the content and timelines."""
+    """Keep the row as a tombstone (its URI answers 410), drop the content and timelines.
+    Every delete path comes here, so a status under legal hold is copied first (same
+    transaction): hidden like any deleted one, its content kept for Legal."""
+    await legal_holds.preserve_if_held(conn, status_id, now)
     await conn.execute(
         "UPDATE statuses SET deleted_at = :now, content = '', text = '', spoiler_text = ''"
         " WHERE id = :id",

@@ -165,3 +165,10 @@ async def count_active_admins(conn: Connection) -> int:
     ) as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+async def get_by_account_id(conn: Connection, account_id: int) -> UserRecord | None:
+    """The local user behind an account (None for a remote account)."""
+    async with conn.execute(f"{_SELECT} WHERE u.account_id = :id", {"id": account_id}) as cursor:
+        row = await cursor.fetchone()
+    return _record(row) if row else None

@@ -18,6 +18,7 @@ from store.accounts import NewAccount
 from store.db import Database
 from store.errors import Conflict, NotFound
 from store.records import AccountRecord, UserRecord
+from watercooler import audit_events
 from watercooler.passwords import MIN_PASSWORD, generate_password, hash_password
 
 KNOWN_SCOPES = ("read", "write", "follow", "push", "admin:read", "admin:write")
@@ -166,8 +167,16 @@ def parse_scopes(text: str) -> tuple[str, ...]:
     return scopes
 
 
-async def create_token(db: Database, username: str, scopes: tuple[str, ...], now: datetime) -> str:
-    """A bearer token for `username`; only its digest is stored, so it is shown once."""
+async def create_token(
+    db: Database,
+    username: str,
+    scopes: tuple[str, ...],
+    now: datetime,
+    *,
+    operator: str | None = None,
+) -> str:
+    """A bearer token for `username`; only its digest is stored, so it is shown once. With
+    `operator` (the CLI's `token create`) an audit row names who made it."""
     secret = secrets.token_urlsafe(32)
     async with db.transaction() as conn:
         user = await users.get_by_username(conn, username)
@@ -183,4 +192,15 @@ async def create_token(db: Database, username: str, scopes: tuple[str, ...], now
             scopes=scopes,
             now=now,
         )
+        if operator is not None:
+            await audit_events.token_granted(
+                conn,
+                now,
+                app=None,
+                user=user,
+                scopes=scopes,
+                grant_type="cli",
+                origin="cli",
+                actor=operator,
+            )
     return secret

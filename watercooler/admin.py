@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from federation.policy import normalise_domain, valid_domain
 from federation.uris import Uris
-from store import audit, deliveries, instance_settings, peers, roles, users
+from store import audit, deliveries, instance_settings, moderation, peers, roles, users
 from store.audit import AuditEntry
 from store.db import Connection, Database
 from store.peers import SEVERITIES, DomainBlockRecord, PeerRecord
@@ -195,6 +195,8 @@ class AdminActions:
             user = await self._user(conn, username)
             if not user.disabled:
                 return user
+            if (await moderation.get(conn, user.account_id)).suspended:
+                raise AdminError(f"{user.username} is suspended: unsuspend them instead.")
             await users.enable(conn, user.id)
             await self._record(conn, actor, "user.enable", user.username)
             enabled = await users.get_by_id(conn, user.id)

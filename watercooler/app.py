@@ -37,6 +37,7 @@ from watercooler.streaming.fanout import StreamFanout
 from watercooler.streaming.hub import StreamingSettings
 from watercooler.web import admin as web_admin
 from watercooler.web import routes as web_routes
+from watercooler.web import sso as web_sso
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def create_app(
             await services.streaming.aclose()  # closes streaming clients, stops the hub
             if workers is not None:
                 await workers
+            await web_sso.close(app)
             await services.aclose()
 
     app = Starlette(

@@ -23,10 +23,19 @@ from store.db import Database
 from store.errors import NotFound
 from watercooler.accounts import AccountError, create_token, ensure_instance_actor, parse_scopes
 from watercooler.admin import Actor, AdminError, cli_actions
+from watercooler.cli_audit import AuditCommandError
+from watercooler.cli_audit import register as register_audit_commands
+from watercooler.cli_exports import ExportCommandError
+from watercooler.cli_exports import register as register_export_commands
+from watercooler.cli_moderation import register as register_moderation_commands
+from watercooler.cli_moves import register as register_move_commands
 from watercooler.cli_org import OrgCommandError
 from watercooler.cli_org import register as register_org_commands
 from watercooler.cli_peers import PeerCommandError
 from watercooler.cli_peers import register as register_peer_commands
+from watercooler.cli_reports import register as register_report_commands
+from watercooler.cli_retention import register as register_retention_commands
+from watercooler.cli_sso import register as register_sso_commands
 from watercooler.config import Config, ConfigError, config_path, load_config, render_config
 from watercooler.services import open_database
 
@@ -240,7 +249,8 @@ def cmd_token_create(config: Config, args: argparse.Namespace) -> int:
     scopes = parse_scopes(args.scopes)
 
     async def work(db: Database) -> int:
-        print(await create_token(db, args.name, scopes, _now()))
+        operator = Actor.operator().name
+        print(await create_token(db, args.name, scopes, _now(), operator=operator))
         return 0
 
     return _run_with_db(config, work)
@@ -386,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("--add", action="append", default=[], metavar="ROLE")
     role.add_argument("--remove", action="append", default=[], metavar="ROLE")
     role.set_defaults(handler=cmd_user_role)
+    register_move_commands(user_sub, common)  # user alias, user move
 
     worker = commands.add_parser("worker", parents=[common], help="run the queue workers")
     worker.add_argument("--once", action="store_true", help="drain what is due, then exit")
@@ -412,7 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--scopes", default="read")
     create.set_defaults(handler=cmd_token_create)
     register_peer_commands(commands, common)
+    register_report_commands(commands, common)
     register_org_commands(commands, common)
+    register_retention_commands(commands, common)
+    register_export_commands(commands, common)
+    register_audit_commands(commands, common)
+    register_moderation_commands(commands, common)
+    register_sso_commands(commands, common)
     return parser
 
 
@@ -428,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         CommandError,
         PeerCommandError,
         OrgCommandError,
+        ExportCommandError,
+        AuditCommandError,
         AccountError,
         AdminError,
         NotFound,

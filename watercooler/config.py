@@ -92,6 +92,33 @@ class OAuthConfig:
 
 
 @dataclass(frozen=True)
+class AuthConfig:
+    password_sign_in: bool = True
+    """Off: people sign in only through single sign-on ([oidc]); the password forms and the
+    OAuth password grant are refused (watercooler/sso.py)."""
+    admin_password_sign_in: bool = True
+    """With password sign-in off, admins may still sign in with a password (break-glass)."""
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    """Single sign-on with an OpenID Connect provider (watercooler/oidc.py, watercooler/sso.py)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    display_name: str = "single sign-on"
+    required_claim: str | None = None
+    required_values: tuple[str | bool, ...] = ()
+    username_claim: str = "preferred_username"
+    name_claim: str = "name"
+    department_claim: str | None = "department"
+    title_claim: str | None = "title"
+    link_by_email: bool = False
+
+
+@dataclass(frozen=True)
 class PeerConfig:
     domain: str
 
@@ -114,6 +141,8 @@ class Config:
     federation: FederationConfig = field(default_factory=FederationConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     oauth: OAuthConfig = field(default_factory=OAuthConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    oidc: OidcConfig | None = None
     peers: tuple[PeerConfig, ...] = ()
     org: OrgConfig = field(default_factory=OrgConfig)
 
@@ -265,6 +294,7 @@ def parse_config(data: dict[str, Any]) -> Config:
     oauth = _Section("oauth", root.get("oauth", dict, {}))
     password_grant = oauth.get("password_grant", bool, True)
     oauth.finish()
+    auth_config, oidc_config = _parse_sign_in(root, allow_http)
 
     org = _Section("org", root.get("org", dict, {}))
     raw_keys = org.get("public_key", (str, list), [])
@@ -323,9 +353,76 @@ def parse_config(data: dict[str, Any]) -> Config:
             ca_file=ca_file,
         ),
         oauth=OAuthConfig(password_grant=password_grant),
+        auth=auth_config,
+        oidc=oidc_config,
         peers=tuple(peers),
         org=OrgConfig(public_keys=org_keys, manifest=org_manifest),
     )
+
+
+def _parse_sign_in(root: _Section, allow_http: bool) -> tuple[AuthConfig, OidcConfig | None]:
+    """[auth] and [oidc]: how people sign in (docs: config.example.toml)."""
+    auth = _Section("auth", root.get("auth", dict, {}))
+    password_sign_in = auth.get("password_sign_in", bool, True)
+    admin_password = auth.get("admin_password_sign_in", bool, True)
+    auth.finish()
+    raw = root.get("oidc", dict, None)
+    if raw is None:
+        if not password_sign_in:
+            raise ConfigError("auth.password_sign_in: false needs an [oidc] section to sign in")
+        return AuthConfig(password_sign_in, admin_password), None
+    oidc = _Section("oidc", raw)
+    issuer = oidc.get("issuer", str, required=True).rstrip("/")
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"oidc.issuer: expected an https URL, got {issuer!r}")
+    if parts.scheme == "http" and not allow_http:
+        raise ConfigError("oidc.issuer: plain http needs federation.allow_http = true")
+    names: dict[str, str | None] = {}
+    for key in ("client_id", "client_secret"):
+        names[key] = oidc.get(key, str, required=True)
+        if not names[key]:
+            raise ConfigError(f"oidc.{key}: must not be empty")
+    scopes = tuple(oidc.get("scopes", str, "openid profile email").split())
+    if "openid" not in scopes:
+        raise ConfigError("oidc.scopes: must include 'openid'")
+    button = oidc.get("display_name", str, "single sign-on").strip()
+    if not button or len(button) > 60:
+        raise ConfigError("oidc.display_name: expected 1-60 characters")
+    for key, default in (
+        ("username_claim", "preferred_username"),
+        ("name_claim", "name"),
+        ("department_claim", "department"),
+        ("title_claim", "title"),
+        ("required_claim", ""),
+    ):
+        value = oidc.get(key, str, default).strip()
+        if key in ("username_claim", "name_claim") and not value:
+            raise ConfigError(f"oidc.{key}: must not be empty")
+        names[key] = value or None
+    raw_values = oidc.get("required_values", (str, bool, list), [])
+    values = tuple(raw_values if isinstance(raw_values, list) else [raw_values])
+    if any(not isinstance(v, str | bool) for v in values):
+        raise ConfigError("oidc.required_values: expected strings or true/false")
+    if (names["required_claim"] is None) != (not values):
+        raise ConfigError("oidc.required_claim and oidc.required_values: give both or neither")
+    link_by_email = oidc.get("link_by_email", bool, False)
+    oidc.finish()
+    config = OidcConfig(
+        issuer=issuer,
+        client_id=str(names["client_id"]),
+        client_secret=str(names["client_secret"]),
+        scopes=scopes,
+        display_name=button,
+        required_claim=names["required_claim"],
+        required_values=values,
+        username_claim=str(names["username_claim"]),
+        name_claim=str(names["name_claim"]),
+        department_claim=names["department_claim"],
+        title_claim=names["title_claim"],
+        link_by_email=link_by_email,
+    )
+    return AuthConfig(password_sign_in, admin_password), config
 
 
 def config_path(explicit: str | None) -> Path:

@@ -17,7 +17,7 @@ import orjson
 from starlette.responses import Response
 
 from outbox.actors import actor_document
-from store import api_queries, documents, statuses
+from store import api_queries, documents, moves, statuses
 from store.records import AccountRecord, KeyRecord
 from watercooler.http import ACTIVITY_JSON
 from watercooler.local import local_actor
@@ -33,7 +33,8 @@ def activity_bytes(body: bytes) -> Response:
 async def actor_bytes(svc: Services, account: AccountRecord, key: KeyRecord) -> bytes:
     async with svc.db.read() as conn:
         fields = await api_queries.profile_fields(conn, account.id)
-    return orjson.dumps(actor_document(account, key, svc.uris, fields=fields))
+        links = await moves.actor_links(conn, account.id)  # alsoKnownAs, movedTo
+    return orjson.dumps(actor_document(account, key, svc.uris, fields=fields, links=links))
 
 
 async def kept_actor(svc: Services, username: str) -> Response | None:

@@ -22,7 +22,9 @@ from store import tokens, users
 from store.db import Connection
 from store.oauth import ApplicationRecord, AuthorizedApplication
 from store.records import UserRecord
+from watercooler import audit_events
 from watercooler.accounts import hash_token
+from watercooler.config import AuthConfig
 from watercooler.oauth_rules import (  # noqa: F401 - re-exported for routes and tests
     CHALLENGE_PATTERN,
     CODE_LIFETIME,
@@ -51,6 +53,7 @@ from watercooler.oauth_rules import (  # noqa: F401 - re-exported for routes and
 )
 from watercooler.passwords import MIN_PASSWORD, hash_password, verify_password
 from watercooler.services import Services
+from watercooler.sso import password_allowed
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +188,11 @@ class OAuthServer:
         self.domain = services.config.instance.domain
         self.base_url = services.config.instance.base_url
         self.allow_any_http = services.config.federation.allow_http
+        self.auth: AuthConfig = getattr(services.config, "auth", None) or AuthConfig()
         if password_grant is None:
             section = getattr(services.config, "oauth", None)
             password_grant = bool(getattr(section, "password_grant", True))
+            password_grant = password_grant and self.auth.password_sign_in  # SSO only
         self.password_grant = password_grant
         self.limiter = limiter or SignInLimiter(services.clock)
         self._csrf: Csrf | None = None
@@ -373,13 +378,15 @@ class OAuthServer:
             self._dummy_hash = await asyncio.to_thread(hash_password, secrets.token_hex(16))
         return self._dummy_hash
 
-    async def check_credentials(self, login: str, password: str, address: str) -> UserRecord:
+    async def check_credentials(
+        self, login: str, password: str, address: str, *, origin: str = "web"
+    ) -> UserRecord:
         """The user whose name or e-mail and password these are; SignInFailed otherwise
         (401 wrong, 403 disabled, 429 too many failures for this account from this address).
 
         Failures count per account, whichever of its names was typed, and per address; an
         unknown name counts as typed. Unknown names are not logged: people type passwords
-        into the name field.
+        into the name field. Each failure is an audit row ('auth.sign_in_failed', `origin`).
         """
         user = await self._find_user(login) if login.strip() else None
         who = f"user:{user.id}" if user else f"login:{login.strip().lower()}"
@@ -389,26 +396,46 @@ class OAuthServer:
         if wait is not None:
             minutes = max(1, -(-int(wait.total_seconds()) // 60))
             log.info("oauth sign-in refused user=%s ip=%s reason=rate-limited", shown, address)
+            await self._sign_in_failed(user, address, "rate_limited", origin)
             raise SignInFailed(
                 "Too many failed sign-in attempts for this account from your address."
                 f" Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
                 429,
             )
+        if not password_allowed(self.auth, user):  # single sign-on only (admins may break glass)
+            log.info("oauth sign-in refused user=%s ip=%s reason=password-off", shown, address)
+            await self._sign_in_failed(user, address, "password_off", origin)
+            raise SignInFailed("Password sign-in is turned off here: use single sign-on.", 403)
         stored = user.password_hash if user else await self._stand_in_hash()
         matches = await asyncio.to_thread(verify_password, password, stored)
         if user is None or not matches:
             self.limiter.failed(key)
             log.info("oauth sign-in failed user=%s ip=%s", shown, address)
+            reason = "wrong_password" if user else "unknown_name"
+            await self._sign_in_failed(user, address, reason, origin)
             raise SignInFailed("Invalid username, e-mail or password.", 401)
         if user.disabled:
             log.info("oauth sign-in refused user=%s ip=%s reason=disabled", shown, address)
+            await self._sign_in_failed(user, address, "disabled", origin)
             raise SignInFailed("This account is disabled.", 403)
         self.limiter.succeeded(key)
         log.info("oauth sign-in user=%s ip=%s", shown, address)
         return user
 
-    async def start_session(self, user: UserRecord) -> str:
-        """A new browser session for `user`; returns the cookie value."""
+    async def _sign_in_failed(
+        self, user: UserRecord | None, address: str, reason: str, origin: str
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await audit_events.sign_in_failed(
+                conn, self.clock(), user, address=address, reason=reason, origin=origin
+            )
+
+    async def start_session(
+        self, user: UserRecord, *, address: str | None = None, method: str | None = None
+    ) -> str:
+        """A new browser session for `user`; returns the cookie value. With `method` (how
+        they proved who they are: 'password', 'oidc') the sign-in is an audit row
+        ('auth.sign_in', origin 'web') in the session's transaction."""
         secret = secrets.token_urlsafe(32)
         now = self.clock()
         async with self.db.transaction() as conn:
@@ -421,15 +448,22 @@ class OAuthServer:
                 now=now,
                 expires_at=now + SESSION_LIFETIME,
             )
+            if method is not None:
+                details = {"method": method, "address": address}
+                await audit_events.by_user(
+                    conn, now, user, "auth.sign_in", origin="web", details=details
+                )
         return secret
 
-    async def end_session(self, cookie: str | None) -> None:
+    async def end_session(self, cookie: str | None, *, user: UserRecord | None = None) -> None:
         """Sign-out: the session ends on the server, not only in the browser, so a copied
-        cookie is worthless afterwards."""
+        cookie is worthless afterwards. With `user` (whose session it is) an audit row."""
         if not cookie or len(cookie) > 100:
             return
         async with self.db.transaction() as conn:
             await store.revoke_session(conn, hash_token(cookie), self.clock())
+            if user is not None:
+                await audit_events.by_user(conn, self.clock(), user, "auth.sign_out", origin="web")
 
     async def session_user(self, cookie: str | None) -> UserRecord | None:
         if not cookie or len(cookie) > 100:
@@ -461,6 +495,7 @@ class OAuthServer:
             log.info(
                 "password change refused user=%s ip=%s reason=rate-limited", user.username, address
             )
+            await self._password_change_failed(user, address, "rate_limited")
             raise PasswordRefused(
                 "Too many wrong passwords for this account from your address. Try again later.",
                 429,
@@ -468,6 +503,7 @@ class OAuthServer:
         if not await asyncio.to_thread(verify_password, current, user.password_hash):
             self.limiter.failed(key)
             log.info("password change refused user=%s ip=%s reason=wrong", user.username, address)
+            await self._password_change_failed(user, address, "wrong_password")
             raise PasswordRefused("Your current password is not right.", 401)
         self.limiter.succeeded(key)
         if len(new) < MIN_PASSWORD:
@@ -484,12 +520,23 @@ class OAuthServer:
             await store.revoke_other_sessions(conn, user.id, keep, now)
             if end_app_tokens:
                 await store.revoke_user_tokens(conn, user.id, now)
+            details = {"address": address, "apps_signed_out": end_app_tokens}
+            await audit_events.by_user(
+                conn, now, user, "auth.password_change", origin="web", details=details
+            )
         log.info(
             "password changed user=%s ip=%s apps_signed_out=%s",
             user.username,
             address,
             end_app_tokens,
         )
+
+    async def _password_change_failed(self, user: UserRecord, address: str, reason: str) -> None:
+        action, details = "auth.password_change_failed", {"address": address, "reason": reason}
+        async with self.db.transaction() as conn:
+            await audit_events.by_user(
+                conn, self.clock(), user, action, origin="web", details=details
+            )
 
     async def authorized_applications(self, user: UserRecord) -> list[AuthorizedApplication]:
         """The applications holding live tokens of `user` (the settings' apps page)."""
@@ -502,6 +549,15 @@ class OAuthServer:
         async with self.db.transaction() as conn:
             ended = await store.revoke_application_for_user(
                 conn, user.id, application_id, self.clock()
+            )
+            app = await store.get_application(conn, application_id) if application_id else None
+            details = {
+                "app": audit_events.app_name(app),
+                "app_id": str(application_id) if application_id is not None else None,
+                "tokens": ended,
+            }
+            await audit_events.by_user(
+                conn, self.clock(), user, "oauth.app_revoke", origin="web", details=details
             )
         log.info(
             "oauth app access revoked app=%s user=%s tokens=%d",
@@ -522,13 +578,13 @@ class OAuthServer:
     async def token(self, app: ApplicationRecord, params: Params, address: str) -> TokenGrant:
         grant_type = one(params, "grant_type")
         if grant_type == "authorization_code":
-            grant = await self._code_grant(app, params)
+            grant = await self._code_grant(app, params, address)
         elif grant_type == "password" and self.password_grant:
             grant = await self._password_grant(app, params, address)
         elif grant_type == "client_credentials":
-            grant = await self._client_grant(app, params)
+            grant = await self._client_grant(app, params, address)
         elif grant_type == "refresh_token":
-            grant = await self._refresh_grant(app, params)
+            grant = await self._refresh_grant(app, params, address)
         elif not grant_type:
             raise OAuthError("invalid_request", "grant_type is required.")
         else:
@@ -593,7 +649,7 @@ class OAuthServer:
         )
         return TokenGrant(access, scopes, now, refresh, user_id), token_id
 
-    async def _code_grant(self, app: ApplicationRecord, params: Params) -> TokenGrant:
+    async def _code_grant(self, app: ApplicationRecord, params: Params, address: str) -> TokenGrant:
         code = one(params, "code")
         if not code:
             raise OAuthError("invalid_request", "code is required.")
@@ -632,6 +688,15 @@ class OAuthServer:
                 grant, token_id = await self._issue_user_token(
                     conn, app, record.user_id, record.scopes, now
                 )
+                await audit_events.token_granted(
+                    conn,
+                    now,
+                    app=app,
+                    user=user,
+                    scopes=record.scopes,
+                    grant_type="authorization_code",
+                    address=address,
+                )
                 if not await store.use_code(conn, record.id, token_id, now):
                     raise _invalid_grant()
         if replayed:
@@ -647,7 +712,7 @@ class OAuthServer:
             raise OAuthError("invalid_request", "username and password are required.")
         scopes = self._requested_scopes(params, app.scopes)
         try:
-            user = await self.check_credentials(login, password, address)
+            user = await self.check_credentials(login, password, address, origin="api")
         except SignInFailed as error:
             status = 429 if error.status == 429 else 400
             raise OAuthError("invalid_grant", str(error), status) from error
@@ -663,9 +728,14 @@ class OAuthServer:
         now = self.clock()
         async with self.db.transaction() as conn:
             grant, _ = await self._issue_user_token(conn, app, user.id, scopes, now)
+            await audit_events.token_granted(
+                conn, now, app=app, user=user, scopes=scopes, grant_type="password", address=address
+            )
         return grant
 
-    async def _client_grant(self, app: ApplicationRecord, params: Params) -> TokenGrant:
+    async def _client_grant(
+        self, app: ApplicationRecord, params: Params, address: str
+    ) -> TokenGrant:
         scopes = self._requested_scopes(params, app.scopes)
         access = secrets.token_urlsafe(32)
         now = self.clock()
@@ -678,9 +748,20 @@ class OAuthServer:
                 scopes=scopes,
                 now=now,
             )
+            await audit_events.token_granted(
+                conn,
+                now,
+                app=app,
+                user=None,
+                scopes=scopes,
+                grant_type="client_credentials",
+                address=address,
+            )
         return TokenGrant(access, scopes, now)
 
-    async def _refresh_grant(self, app: ApplicationRecord, params: Params) -> TokenGrant:
+    async def _refresh_grant(
+        self, app: ApplicationRecord, params: Params, address: str
+    ) -> TokenGrant:
         presented = one(params, "refresh_token")
         if not presented:
             raise OAuthError("invalid_request", "refresh_token is required.")
@@ -711,6 +792,15 @@ class OAuthServer:
                 grant, _ = await self._issue_user_token(
                     conn, app, record.user_id, scopes, now, family_id=record.family_id
                 )
+                await audit_events.token_granted(
+                    conn,
+                    now,
+                    app=app,
+                    user=user,
+                    scopes=scopes,
+                    grant_type="refresh_token",
+                    address=address,
+                )
         if reused:
             log.warning("oauth refresh token reused app=%s; its chain is revoked", app.id)
             raise _invalid_grant("The refresh token was already used.")
@@ -734,14 +824,22 @@ class OAuthServer:
                 if user_token.application_id != app.id:
                     raise forbidden
                 await store.revoke_user_token(conn, user_token.id, now)
+                if user_token.revoked_at is None:  # a second revocation changes nothing
+                    owner = await users.get_by_id(conn, user_token.user_id)
+                    await audit_events.token_revoked(conn, now, app=app, user=owner, kind="access")
             elif (app_token := await store.find_app_token(conn, digest)) is not None:
                 if app_token.application_id != app.id:
                     raise forbidden
                 await store.revoke_app_token(conn, app_token.id, now)
+                if app_token.revoked_at is None:
+                    await audit_events.token_revoked(conn, now, app=app, user=None, kind="app")
             elif (refresh := await store.find_refresh_token(conn, digest)) is not None:
                 if refresh.application_id != app.id:
                     raise forbidden
                 await store.revoke_user_token(conn, refresh.access_token_id, now)
+                if refresh.revoked_at is None:
+                    owner = await users.get_by_id(conn, refresh.user_id)
+                    await audit_events.token_revoked(conn, now, app=app, user=owner, kind="refresh")
             else:
                 return
         log.info("oauth token revoked app=%s", app.id)

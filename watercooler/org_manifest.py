@@ -48,6 +48,7 @@ from store import accounts, deliveries, follows, peers
 from store import org_manifest as stored
 from store.db import Connection, Database
 from store.records import AccountRecord
+from watercooler import audit_events
 from watercooler.config import Config
 from watercooler.peering import Peering, unlink_peer
 
@@ -127,6 +128,9 @@ async def offer_manifest(
         verdict = _compare(manifest, held)
         if verdict is None:
             added, removed = await _adopt(conn, manifest, own_domain, source, now)
+            await audit_events.manifest_adopted(
+                conn, now, source=source, serial=manifest.serial, added=added, removed=removed
+            )
         elif verdict[0] == "conflict" or (verdict[0] == "stale" and note_stale):
             await stored.refuse(
                 conn,

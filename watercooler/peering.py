@@ -28,6 +28,7 @@ from store import accounts, deliveries, follows, peers
 from store.db import Connection, Database
 from store.peers import PeerRecord
 from store.records import AccountRecord
+from watercooler import audit_events
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,10 @@ class Peering:
             added, removed = await peers.replace_source(
                 conn, "config", dict.fromkeys(self.config_peers), now=self.clock()
             )
+            if added or removed:
+                await audit_events.config_peers_changed(
+                    conn, self.clock(), added=added, removed=removed
+                )
         if added or removed:
             log.info("config peers added=%s removed=%s", added, removed)
         await self.reload()

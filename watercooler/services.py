@@ -30,9 +30,11 @@ from inbox.receive import Intake
 from inbox.worker import InboxWorker
 from outbox.delivery import DeliverySettings, DeliveryWorker
 from outbox.groups import Communities
+from outbox.moves import FollowerMover
 from outbox.polls import PollCloser
 from outbox.publish import Publisher
 from outbox.remote import RemoteActors
+from store import legal_holds
 from store.db import Database
 from store.memo import Memo
 from store.migrate import migrate
@@ -40,11 +42,14 @@ from store.records import AccountRecord
 from watercooler import __version__
 from watercooler.accounts import ensure_instance_actor
 from watercooler.config import Config
+from watercooler.config_audit import record_config_changes
 from watercooler.directory_sync import DirectorySync
+from watercooler.follows_import import FollowImports
 from watercooler.keyresolver import StoreKeyResolver
 from watercooler.org_manifest import OrgManifests
 from watercooler.peering import Peering
-from watercooler.search_indexer import SearchIndexer
+from watercooler.retention import RetentionJob
+from watercooler.search_indexer import SearchIndexer, index_row
 from watercooler.streaming.hub import StreamHub, StreamingSettings
 
 Clock = Callable[[], datetime]
@@ -68,6 +73,9 @@ class Workers:
     directory: DirectorySync
     org: OrgManifests
     polls: PollCloser
+    retention: RetentionJob
+    follow_imports: FollowImports
+    moves: FollowerMover
 
     async def run_once(self) -> int:
         """Jobs handled. Peering goes first and is not counted (what it starts, deliveries,
@@ -75,7 +83,9 @@ class Workers:
         await self.peering.run_once()
         handled = await self.inbox.run_once() + await self.delivery.run_once()
         handled += await self.search.run_once() + await self.org.run_once()
-        handled += await self.polls.run_once()
+        handled += await self.polls.run_once() + await self.retention.run_once()
+        handled += await self.follow_imports.run_once()
+        handled += await self.moves.run_once()
         return handled + await self.directory.run_once()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -87,6 +97,9 @@ class Workers:
             self.directory.run_forever(stop),
             self.org.run_forever(stop),
             self.polls.run_forever(stop),
+            self.retention.run_forever(stop),
+            self.follow_imports.run_forever(stop),
+            self.moves.run_forever(stop),
         )
 
 
@@ -151,6 +164,7 @@ async def start_services(
     db = await open_database(config)
     try:
         await ensure_instance_actor(db, uris, config.instance.domain, clock())
+        await record_config_changes(db, config, clock())  # policy edited in the file: audited
         instance_key = await StoreKeyResolver.signing_key(db, uris.instance_key_id)
     except BaseException:
         await db.close()
@@ -194,6 +208,7 @@ async def start_services(
     )
     hub = StreamHub(streaming)
     indexer = SearchIndexer(db)
+    legal_holds.use_index_rows(index_row)  # a query hold matches posts not indexed yet
 
     def committed() -> None:
         """After a local action's commit: deliver its activities, stream and index its effects."""
@@ -263,6 +278,16 @@ async def start_services(
         directory=DirectorySync(db, policy, actors, fetcher, clock),
         org=org,
         polls=PollCloser(publisher),
+        retention=RetentionJob(publisher, config.media.path),
+        follow_imports=FollowImports(
+            db,
+            actors=actors,
+            publisher=publisher,
+            policy=policy,
+            clock=clock,
+            local_domain=config.instance.domain,
+        ),
+        moves=FollowerMover(publisher),
     )
     return Services(
         config,

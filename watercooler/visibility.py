@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from store import accounts, follows, statuses
+from store import accounts, follows, moderation, statuses
 from store.db import Connection
 from store.records import StatusRecord
 
@@ -34,8 +34,10 @@ async def can_see(
     `is_peer` admits (without it, no remote one: only the ActivityPub routes, whose readers
     are remote, pass it). Followers-only: the author, accepted followers and the mentioned.
     Direct: the author and the mentioned. Local-only: as its visibility says, but only for
-    local accounts. Deleted: no one."""
+    local accounts. Deleted, or by (or boosting) an account suspended here: no one."""
     if status.deleted_at is not None:
+        return False
+    if await moderation.hidden_author(conn, status.account_id, status.reblog_of_id):
         return False
     if status.visibility in PUBLICLY_READABLE and not status.local_only:
         return True

@@ -326,9 +326,15 @@ async def test_a_token_beyond_its_scopes_or_revoked_changes_nothing(rig: Rig) ->
             answer = await client.request(method, path, headers=headers, **extra)
             assert answer.status_code == 401, (method, path, answer.text)
     after = count_rows(rig, "a.test")
-    # The token exchange itself wrote the app and its (now revoked) tokens; nothing else.
+    # The token exchange itself wrote the app and its (now revoked) tokens, and the audit log
+    # their grant and revocation (issue 10); nothing else.
     changed = {t for t in after if after[t] != before.get(t)}
-    assert changed <= {"oauth_applications", "oauth_tokens", "oauth_refresh_tokens"}, changed
+    tokens = {"oauth_applications", "oauth_tokens", "oauth_refresh_tokens", "audit_log"}
+    assert changed <= tokens, changed
+    with closing(sqlite3.connect(rig.services("a.test").db.path)) as conn:
+        logged = [row[0] for row in conn.execute("SELECT action FROM audit_log ORDER BY id")]
+    added = logged[before["audit_log"] :]
+    assert added == ["oauth.token_grant", "oauth.token_revoke"], added
     async with await rig.api_client("a.test", "alice") as alice:
         me = (await alice.get("/api/v1/accounts/verify_credentials")).json()
         assert me["display_name"] != "pwned"

@@ -23,11 +23,16 @@ Read paths and their tables:
   and `/@name/{id}`, `/@name` anonymous ..................................... PUBLIC_PAGES
 - issue 9: open questions `/api/v1/questions` (every post is a question) ..... QUESTIONS
   and `GET /api/v1/polls/:id` (every post has a poll) ....................... MAY_SEE
-- exports: not covered, they come with issue 10.
+- issue 10, exports: the viewer's own archive `/web/settings/export/archive` . ARCHIVE
+  and eDiscovery `/api/v1/admin/ediscovery`: 403 to every non-admin (401
+  without a token); each division's admin gets all that division holds ...... EDISCOVERY
 """
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -40,6 +45,8 @@ from tests.security.matrix import (
     ACCOUNTS,
     HTML,
     ORIGIN,
+    OUTSIDER,
+    PEER,
     REMOTE,
     ROWS,
     VIEWERS,
@@ -51,6 +58,7 @@ from tests.security.matrix import (
     stream_clients,
     streamed_uris,
 )
+from tests.web.signing import csrf_token
 from watercooler.streaming.fanout import StreamFanout
 from watercooler.streaming.hub import StreamingSettings
 
@@ -142,6 +150,22 @@ FEATURED = {**AP_GET, "direct": NOBODY}  # every post is pinned but the direct o
 WEB_SIGNED_IN = {row: seen - {"anonymous"} for row, seen in MAY_SEE.items()}
 """`/web/statuses/{id}` in a browser session: sends the anonymous reader to sign in (the
 page for anyone is `/@name/{id}`, below)."""
+ARCHIVE = {row: {"author"} for row in ROWS}
+"""Whose own archive (zip, `outbox.json`) holds alice's post: hers, every one of them; no
+one else's (the anonymous reader has none: sign in first)."""
+ADMINS = {"admin_origin": ORIGIN, "admin_peer": PEER, "admin_outsider": OUTSIDER}
+EDISCOVERY = {
+    # an admin of each division exports everything it holds, whatever its visibility:
+    # b.test got every federated post (bob follows alice, pete is mentioned); x.test only
+    # what it may fetch unsigned-as-a-stranger (xavier pasted the links); local-only posts
+    # never left a.test
+    "public": {*ADMINS},
+    "unlisted": {*ADMINS},
+    "org": {"admin_origin", "admin_peer"},
+    "private": {"admin_origin", "admin_peer"},
+    "direct": {"admin_origin", "admin_peer"},
+    "local_only": {"admin_origin"},
+}
 PUBLIC_PAGES = {  # the unsigned HTML pages `/@alice/ID` and `/@alice`: anyone
     "public": {"anonymous"},
     "unlisted": {"anonymous"},
@@ -404,3 +428,66 @@ async def test_public_web_pages(world: World, page: str) -> None:
             if shown:
                 seen[row].add("anonymous")
     report(compare(f"anonymous web {page}", PUBLIC_PAGES, seen, ["anonymous"]))
+
+
+# ----- exports (issue 10) ----------------------------------------------------------------------
+
+
+async def test_own_archive(world: World) -> None:
+    """Each viewer downloads their own archive from the settings page, as a browser does."""
+    rows = {post.uri: row for row, post in world.posts.items()}
+    seen: dict[str, set[str]] = {row: set() for row in ROWS}
+    problems = []
+    for viewer in VIEWERS:
+        browser = await world.web(viewer)
+        try:
+            page = await browser.get("/web/settings/export", headers=HTML)
+            if viewer == "anonymous":
+                if page.status_code != 303:
+                    problems.append(f"archive: anonymous answered {page.status_code}")
+                continue
+            answer = await browser.post(
+                "/web/settings/export/archive", data={"csrf_token": csrf_token(page)}
+            )
+            assert answer.status_code == 200, (viewer, answer.text)
+            outbox = json.loads(zipfile.ZipFile(io.BytesIO(answer.content)).read("outbox.json"))
+            for item in outbox["orderedItems"]:
+                shown = item["object"]
+                uri = shown["id"] if isinstance(shown, dict) else shown
+                if uri in rows:
+                    seen[rows[uri]].add(viewer)
+        finally:
+            await browser.aclose()
+    report(problems + compare("own archive", ARCHIVE, seen))
+
+
+async def test_ediscovery(world: World) -> None:
+    """Refused to every viewer (a token with `admin:read` does not make an admin); an admin
+    of each division gets exactly what that division holds, direct messages included."""
+    problems = []
+    for viewer in VIEWERS:
+        if viewer == "anonymous":
+            answer = await world.api["anonymous"].get("/api/v1/admin/ediscovery")
+            if answer.status_code != 401:
+                problems.append(f"ediscovery: anonymous answered {answer.status_code}")
+            continue
+        domain, name = ACCOUNTS[viewer]
+        async with await world.rig.api_client(domain, name, "read admin:read") as client:
+            answer = await client.get("/api/v1/admin/ediscovery")
+        if answer.status_code != 403:
+            problems.append(f"ediscovery: {viewer} answered {answer.status_code}")
+    rows = {post.uri: row for row, post in world.posts.items()}
+    seen: dict[str, set[str]] = {row: set() for row in ROWS}
+    for admin, domain in ADMINS.items():
+        held = {row for row, p in world.posts.items() if await world.rig.status(domain, p.uri)}
+        async with await world.rig.admin_client(domain, "root") as client:
+            for query in ("", "vma*"):  # everything, and alice's first batch by its markers
+                answer = await client.get("/api/v1/admin/ediscovery", params={"q": query})
+                assert answer.status_code == 200, (admin, answer.text)
+                found = [json.loads(line) for line in answer.text.splitlines()]
+                found_rows = {rows[r["uri"]] for r in found if r["uri"] in rows}
+                for row in found_rows:
+                    seen[row].add(admin)
+                if found_rows != held:
+                    problems.append(f"ediscovery {domain} {query!r}: {found_rows}, holds {held}")
+    report(problems + compare("ediscovery", EDISCOVERY, seen, ADMINS))

@@ -9,8 +9,12 @@ from starlette.routing import Route
 
 from watercooler.api import (
     accounts,
+    admin_accounts,
+    admin_ediscovery,
     admin_org,
     admin_peers,
+    admin_reports,
+    admin_retention,
     announcements,
     communities,
     conversations,
@@ -22,6 +26,7 @@ from watercooler.api import (
     pins,
     polls,
     questions,
+    reports,
     search,
     statuses,
     streaming,
@@ -47,6 +52,11 @@ routes = [
     *filters.routes,
     *streaming.routes,
     *admin_peers.routes,
+    *admin_ediscovery.routes,
+    *admin_retention.routes,
+    *admin_accounts.routes,
+    *admin_reports.routes,
+    *reports.routes,
     *admin_org.routes,
 ]
 

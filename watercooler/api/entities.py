@@ -136,6 +136,8 @@ def _account(
     }
     if account.is_local:
         entity["noindex"] = not account.discoverable
+    if stats.limited:  # Mastodon's: limited by this server's moderators
+        entity["limited"] = True
     entity["emojis"] = []
     if account.is_local:
         entity["roles"] = (
@@ -356,6 +358,7 @@ class EntityRenderer:
 
     async def accounts(self, accounts: Sequence[AccountRecord]) -> list[dict[str, Any]]:
         await in_thread(self.conn, self._load_account_facts, [account.id for account in accounts])
+        await in_thread(self.conn, self._load_moved, accounts)
         return [dict(self._account_entity(account)) for account in accounts]
 
     async def statuses(
@@ -452,6 +455,7 @@ class EntityRenderer:
                 self._stats[i] = stats
             fields = await entity_batches.profile_fields(conn, new)
             self._fields.update((i, fields.get(i, [])) for i in new)
+            await self._load_moved(conn, [found[i][0] for i in new if i in found])
 
     async def _load_account_facts(self, conn: Connection, account_ids: Sequence[int]) -> None:
         new = [i for i in dict.fromkeys(account_ids) if i not in self._stats]
@@ -460,10 +464,25 @@ class EntityRenderer:
             fields = await entity_batches.profile_fields(conn, new)
             self._fields.update((i, fields.get(i, [])) for i in new)
 
+    async def _load_moved(self, conn: Connection, accounts: Iterable[AccountRecord]) -> None:
+        """The accounts that moved ones point to (Mastodon's `moved`, store.moves)."""
+        targets = [a.moved_to_account_id for a in accounts if a.moved_to_account_id is not None]
+        if targets:
+            await self._load_accounts(conn, targets)
+            await self._load_account_facts(conn, targets)
+
     def _account_entity(self, account: AccountRecord) -> dict[str, Any]:
-        return shared_account(
+        entity = shared_account(
             account, self._stats[account.id], self._fields.get(account.id, []), self.uris
         )
+        moved = self._accounts.get(account.moved_to_account_id or 0)
+        if moved is None or moved.id not in self._stats:
+            return entity
+        # Mastodon's `moved`: the new account, itself without `moved` (not nested)
+        shown = shared_account(
+            moved, self._stats[moved.id], self._fields.get(moved.id, []), self.uris
+        )
+        return {**entity, "moved": shown}
 
     def _parts(self, status: StatusRecord) -> tuple[dict[str, Any], dict[str, Any]]:
         """The reader-independent parts of the status's entity (see `_STATUS_PARTS`)."""

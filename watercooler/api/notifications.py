@@ -21,9 +21,11 @@ from store.api_timelines import Page
 from store.db import Connection
 from store.notifications import Filter, NotificationRecord
 from store.records import AccountRecord, StatusRecord
+from watercooler.api.admin_accounts import add_warnings
 from watercooler.api.entities import EntityRenderer, iso
 from watercooler.api.forms import id_param
 from watercooler.api.pagination import int_param, page_params, paged_response
+from watercooler.api.reports import add_reports
 from watercooler.auth import authenticate
 from watercooler.filters import FilterView
 from watercooler.filters import load as load_filters
@@ -112,7 +114,11 @@ async def notification_entities(
         }
         if status is not None:
             entity["status"] = statuses_shown[record.account_id, status.id]
+        if record.type == "move" and "moved" in account:  # Pleroma's shape: the new account
+            entity["target"] = account["moved"]
         entities[index] = entity
+    await add_warnings(conn, renderer, records, entities)  # moderation_warning's AccountWarning
+    await add_reports(conn, svc, records, entities)  # admin.report's Report
     return entities
 
 

@@ -144,7 +144,7 @@ async def public(request: Request) -> Response:
     async def read(conn: Connection, renderer: EntityRenderer) -> Shown:
         viewer = (await authorize(conn, token, "read:statuses", now=now)).account.id
         page = page_params(request)
-        ids = await api_timelines.public(conn, page, local=_locality(request))
+        ids = await api_timelines.public(conn, page, local=_locality(request), viewer=viewer)
         return await visible_page(conn, renderer, ids, page, viewer, now=now, context="public")
 
     return await answer(request, svc, read)
@@ -158,7 +158,7 @@ async def tag(request: Request) -> Response:
     async def read(conn: Connection, renderer: EntityRenderer) -> Shown:
         viewer = (await authorize(conn, token, "read:statuses", now=now)).account.id
         page = page_params(request)
-        ids = await api_timelines.tag(conn, name, page, local=_locality(request))
+        ids = await api_timelines.tag(conn, name, page, local=_locality(request), viewer=viewer)
         return await visible_page(conn, renderer, ids, page, viewer, now=now, context="public")
 
     return await answer(request, svc, read)

@@ -53,6 +53,7 @@ from watercooler.web.session import (
     set_session_cookie,
     signed_in,
 )
+from watercooler.web.sso import sign_in_options
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +341,10 @@ async def _sign_in_page(
         "hidden": auth.params(),
         "message": message,
         "login": login,
+        **sign_in_options(request, f"/oauth/authorize?{urlencode(auth.params())}"),
     }
+    if message:  # a password was tried: the form again, with the reason
+        context["password_form"] = True
     return await _page(request, "sign_in.html", context, status=status)
 
 
@@ -422,7 +426,7 @@ async def sign_in(request: Request) -> Response:
         return await _sign_in_page(
             request, server, auth, message=str(failure), login=login, status=failure.status
         )
-    session = await server.start_session(user)
+    session = await server.start_session(user, address=_address(request), method="password")
     if user.must_change_password:
         response = _choose_password(auth)
     else:

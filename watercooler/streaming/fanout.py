@@ -19,7 +19,17 @@ from typing import Any
 
 import orjson
 
-from store import accounts, api_timelines, lists, notifications, statuses, stream_tail, tokens
+from store import (
+    accounts,
+    api_timelines,
+    follows,
+    lists,
+    moderation,
+    notifications,
+    statuses,
+    stream_tail,
+    tokens,
+)
 from store.api_timelines import Page
 from store.db import Connection, db_time, parse_db_time
 from store.ids import SEQUENCE_BITS
@@ -401,6 +411,7 @@ class _PublicFacts:
         self._tags: dict[str, bool] = {}
         self._mentioned: list[int] | None = None
         self._hidden: set[int] | None = None
+        self._limited: bool | None = None
 
     async def mentioned(self) -> list[int]:
         if self._mentioned is None:
@@ -426,6 +437,10 @@ class _PublicFacts:
                 self._tags[key.tag] = bool(found)
             if not self._tags[key.tag]:
                 return False
+        if self._limited is None:  # a limited author reaches only followers (store.moderation)
+            self._limited = (await moderation.get(conn, self.status.account_id)).limited
+        if self._limited and not await follows.is_following(conn, viewer, self.status.account_id):
+            return False
         if self._hidden is None:
             self._hidden = await stream_tail.hidden_from(
                 conn,

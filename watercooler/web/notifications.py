@@ -44,6 +44,7 @@ WHAT = {
     "severed_relationships": "no longer connects with you",
     "moderation_warning": "sent you a moderation warning",
     "watercooler.answer_accepted": "accepted your answer",
+    "move": "moved to a new account, which you now follow:",
 }
 """What each of store.notifications.TYPES says after the person's name."""
 FULL_CARD = ("mention", "status", "update")

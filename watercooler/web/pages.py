@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from store import roles
 from store.errors import Busy
 from watercooler.announcements import banner
 from watercooler.api.media import upload_params
@@ -96,11 +97,20 @@ async def render(
         "path": request.url.path,
         "static": static_url,
         **(await banner(services(request), viewer.user, viewer.account) if viewer else NO_BANNER),
+        "can_moderate": viewer is not None and await _may_moderate(request, viewer),
     }
     body = environment.get_template(template).render({**shared, **(context or {})})
     response = HTMLResponse(body, status_code=status, headers=dict(PAGE_HEADERS))
     set_csrf_cookie(response, server, cookie)
     return response
+
+
+async def _may_moderate(request: Request, viewer: WebUser) -> bool:
+    """Does the viewer work the report queue (the navigation's Reports link)?"""
+    if viewer.user.admin:
+        return True
+    async with services(request).db.read() as conn:
+        return await roles.may_moderate(conn, viewer.user)
 
 
 async def require_user(request: Request) -> WebUser:

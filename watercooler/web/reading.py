@@ -39,7 +39,8 @@ async def timeline(svc: Services, kind: Timeline, viewer: int, page: Page) -> Ti
         if kind == "home":
             ids = await api_timelines.home(conn, viewer, page, now=db_time(now))
         else:
-            ids = await api_timelines.public(conn, page, local=True if kind == "local" else None)
+            local = True if kind == "local" else None
+            ids = await api_timelines.public(conn, page, local=local, viewer=viewer)
         context = "home" if kind == "home" else "public"
         return await visible_page(conn, renderer, ids, page, viewer, now=now, context=context)
 

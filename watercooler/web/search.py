@@ -109,7 +109,7 @@ async def tag_timeline(
     now = svc.clock()
 
     async def read(conn: Connection, renderer: EntityRenderer) -> Shown:
-        ids = await api_timelines.tag(conn, name, page, local=None)
+        ids = await api_timelines.tag(conn, name, page, local=None, viewer=viewer)
         return await visible_page(conn, renderer, ids, page, viewer, now=now, context="public")
 
     async with svc.db.read() as conn:

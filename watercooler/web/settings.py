@@ -55,6 +55,9 @@ SECTIONS = (
     (PREFERENCES_PATH, "Preferences"),
     (PASSWORD_PATH, "Password"),
     (APPS_PATH, "Authorised apps"),
+    ("/web/settings/moving", "Moving"),  # watercooler.web.moving
+    ("/web/settings/export", "Export"),  # watercooler.web.exports
+    ("/web/settings/import", "Import follows"),  # watercooler.web.exports
 )
 DEFAULT_CHOICES = ("public", "unlisted", "org", "private")
 """The default visibilities offered (the API also takes `direct`; the page keeps it if set)."""

@@ -19,6 +19,7 @@ from watercooler.web.session import (
     set_session_cookie,
     signed_in,
 )
+from watercooler.web.sso import sign_in_options
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ async def sign_in_page(request: Request) -> Response:
     target = safe_next(request.query_params.get("next"))
     if await signed_in(request) is not None:
         return see_other(target)
-    return await render(request, "sign_in.html", {"next": target, "login": ""}, viewer=None)
+    context = {"next": target, "login": "", **sign_in_options(request, target)}
+    return await render(request, "sign_in.html", context, viewer=None)
 
 
 @page
@@ -48,11 +50,13 @@ async def sign_in(request: Request) -> Response:
         user = await server.check_credentials(login, password, _address(request))
     except SignInFailed as failure:
         context = {"next": target, "login": login, "message": str(failure)}
+        context.update(sign_in_options(request, target), password_form=True)
         return await render(request, "sign_in.html", context, viewer=None, status=failure.status)
     if user.must_change_password:  # a one-time password: choose one's own first
         target = f"{PASSWORD_PATH}?next={quote(target, safe='')}"
     response = see_other(target)
-    set_session_cookie(response, server, await server.start_session(user))
+    session = await server.start_session(user, address=_address(request), method="password")
+    set_session_cookie(response, server, session)
     return response
 
 
@@ -61,7 +65,8 @@ async def sign_out(request: Request) -> Response:
     """POST /web/sign_out: the session ends on the server and the browser forgets it."""
     viewer = await signed_in(request)
     await read_form(request)
-    await oauth_server(request).end_session(session_cookie(request))
+    user = viewer.user if viewer is not None else None
+    await oauth_server(request).end_session(session_cookie(request), user=user)
     if viewer is not None:
         log.info("web sign-out user=%s", viewer.user.username)
     response = see_other("/web/sign_in")

@@ -11,6 +11,13 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from watercooler.web.admin import federation, instance, users
+from watercooler.web.admin import audit, federation, instance, moderation, retention, users
 
-routes: list[BaseRoute] = [*instance.routes, *users.routes, *federation.routes]
+routes: list[BaseRoute] = [
+    *instance.routes,
+    *users.routes,
+    *federation.routes,
+    *audit.routes,
+    *moderation.routes,
+    *retention.routes,
+]

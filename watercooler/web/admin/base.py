@@ -22,16 +22,21 @@ from watercooler.web.session import WebUser
 SECTIONS = (
     ("/web/admin", "Overview"),
     ("/web/admin/users", "Users"),
+    ("/web/admin/accounts", "Accounts"),
     ("/web/admin/peers", "Peers"),
     ("/web/admin/queue", "Queue"),
     ("/web/admin/domain_blocks", "Domain blocks"),
+    ("/web/admin/reports", "Reports"),
     ("/web/admin/settings", "Settings"),
     ("/web/admin/audit", "Audit log"),
+    ("/web/admin/retention", "Retention & holds"),
+    ("/web/admin/ediscovery", "eDiscovery"),
 )
 NAME_MAX = 253
 SHARED = frozenset(
     {"viewer", "csrf_token", "instance_name", "domain", "path", "static"}
     | {"announcements", "can_announce"}  # the banner (watercooler.announcements)
+    | {"can_moderate"}  # the Reports link of moderators (watercooler.web.reports)
 )
 """What `pages.render` puts in every template: a page's own context must not hide it."""
 

@@ -1,5 +1,5 @@
-"""/web/admin (the overview), /web/admin/settings (what may change at run time) and
-/web/admin/audit (the audit log: read-only, newest first, filtered, paged)."""
+"""/web/admin (the overview) and /web/admin/settings (what may change at run time); the audit
+log's page is `audit`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from watercooler.web.session import WebUser
 from watercooler.web.timelines import VISIBILITY_LABELS
 
 SETTINGS_PATH = "/web/admin/settings"
-AUDIT_PAGE = 50
 RECENT = 10
 NOTICES = {"saved": "Saved: {name}.", "unchanged": "Nothing changed."}
 
@@ -86,43 +85,8 @@ async def save_settings(request: Request) -> Response:
     return done(SETTINGS_PATH, "saved", ", ".join(labels[key] for key in changed))
 
 
-# ----- the audit log -----------------------------------------------------------------------
-
-
-def _before(request: Request) -> int | None:
-    value = request.query_params.get("before", "")
-    return int(value) if value.isdigit() and len(value) < 20 else None
-
-
-@page
-async def audit_page(request: Request) -> Response:
-    viewer = await require_admin(request)
-    action = request.query_params.get("action", "")[:100]
-    who = request.query_params.get("actor", "")[:100].strip()
-    async with services(request).db.read() as conn:
-        entries = await audit.page(
-            conn,
-            action=action or None,
-            actor=who or None,
-            before_id=_before(request),
-            limit=AUDIT_PAGE + 1,  # one more tells whether there is an older page
-        )
-        known_actions = await audit.actions(conn)
-    older = entries[AUDIT_PAGE - 1].id if len(entries) > AUDIT_PAGE else None
-    context = {
-        "entries": entries[:AUDIT_PAGE],
-        "actions": known_actions,
-        "action": action,
-        "actor": who,
-        "older": older,
-        "paged": _before(request) is not None,
-    }
-    return await show(request, "audit.html", context, viewer=viewer)
-
-
 routes = [
     Route("/web/admin", overview, methods=["GET"]),
     Route(SETTINGS_PATH, settings_page, methods=["GET"]),
     Route(SETTINGS_PATH, save_settings, methods=["POST"]),
-    Route("/web/admin/audit", audit_page, methods=["GET"]),
 ]
