@@ -79,6 +79,34 @@ async def matching_ids(
     return [id_ for id_ in window if id_ in kept], (window[-1] if len(window) == limit else None)
 
 
+async def preserved_ids(
+    conn: Connection, scope: Scope, *, after: int, limit: int = WINDOW
+) -> tuple[list[int], int | None]:
+    """As `matching_ids`, for the copies legal holds keep of deleted statuses
+    (store.legal_holds): their index rows stay while the copy does."""
+    clauses, params = ["p.status_id > :after"], {"after": after, "limit": limit}
+    if scope.since is not None:
+        clauses.append("p.created_at >= :since")
+        params["since"] = db_time(scope.since)
+    if scope.until is not None:
+        clauses.append("p.created_at < :until")
+        params["until"] = db_time(scope.until)
+    if scope.public_only:
+        clauses.append("p.visibility IN ('public', 'org')")
+    if scope.match is not None:
+        clauses.append(
+            "p.status_id IN (SELECT rowid FROM status_search WHERE status_search MATCH :match)"
+        )
+        params["match"] = scope.match
+    async with conn.execute(
+        f"SELECT p.status_id FROM held_statuses p WHERE {' AND '.join(clauses)}"
+        " ORDER BY p.status_id LIMIT :limit",
+        params,
+    ) as cursor:
+        ids = [row[0] for row in await cursor.fetchall()]
+    return ids, (ids[-1] if len(ids) == limit else None)
+
+
 async def statuses(conn: Connection, ids: Sequence[int]) -> list[StatusRecord]:
     """The statuses of `ids`, in that order."""
     rows = await rows_in(conn, f"SELECT {_COLUMNS} FROM statuses WHERE id IN ({{ids}})", ids)

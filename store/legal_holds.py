@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from store import audit
 from store.batches import rows_in
 from store.db import Connection, db_time, parse_db_time
+from store.media import _record as _media_record
+from store.records import MediaRecord, StatusRecord
 from store.search_index import IndexRow, IndexSource, sources
 
 IndexRowMaker = Callable[[IndexSource], IndexRow]
@@ -287,6 +289,22 @@ async def snapshot(conn: Connection, status_id: int) -> dict[str, Any] | None:
     }
 
 
+def snapshot_records(copy: PreservedStatus) -> tuple[StatusRecord, list[MediaRecord]]:
+    """The status and media rows of a copy, as the store's records (for the eDiscovery
+    export, which renders them as it renders live statuses)."""
+    status = copy.snapshot["status"]
+    values = {f.name: status.get(f.name) for f in fields(StatusRecord)}
+    for name in ("created_at", "edited_at", "deleted_at"):
+        values[name] = parse_db_time(values[name])
+    for name in ("local", "sensitive", "local_only"):
+        values[name] = bool(values[name])
+    media = [
+        _media_record({f.name: item.get(f.name) for f in fields(MediaRecord)})  # type: ignore[arg-type]
+        for item in copy.snapshot.get("media") or []
+    ]
+    return StatusRecord(**values), media
+
+
 async def preserve_if_held(conn: Connection, status_id: int, now: datetime) -> list[int]:
     """If active holds cover the status about to be deleted, keep its snapshot (and its media
     files) and write the audit row; returns the covering holds' ids (empty: not held)."""
@@ -300,6 +318,7 @@ async def preserve_if_held(conn: Connection, status_id: int, now: datetime) -> l
         return []
     copy = await snapshot(conn, status_id)
     assert copy is not None
+    await _index_now(conn, [status_id])  # its index row stays with the copy, for eDiscovery
     status = copy["status"]
     await conn.execute(
         "INSERT INTO held_statuses (status_id, account_id, uri, local, visibility, created_at,"
@@ -362,6 +381,7 @@ async def erase_unheld(conn: Connection, hold_id: int) -> list[int]:
     }
     erased = [status_id for status_id in kept if status_id not in still]
     await conn.executemany("DELETE FROM held_statuses WHERE status_id = ?", [(i,) for i in erased])
+    await conn.executemany("DELETE FROM status_search WHERE rowid = ?", [(i,) for i in erased])
     return erased
 
 
@@ -370,6 +390,7 @@ async def preserved(
     *,
     hold_id: int | None = None,
     account_id: int | None = None,
+    ids: Sequence[int] | None = None,
     after_id: int = 0,
     limit: int = 500,
 ) -> list[PreservedStatus]:
@@ -385,6 +406,8 @@ async def preserved(
     if account_id is not None:
         where.append("p.account_id = :account")
         params["account"] = account_id
+    if ids is not None:
+        where.append(f"p.status_id IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})")
     async with conn.execute(
         "SELECT p.status_id, p.uri, p.account_id, p.local, p.visibility, p.created_at,"
         f" p.preserved_at, p.snapshot FROM held_statuses p WHERE {' AND '.join(where)}"

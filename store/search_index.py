@@ -125,9 +125,12 @@ async def sources(conn: Connection, status_ids: Sequence[int]) -> dict[int, Inde
 
 async def write(conn: Connection, done: Sequence[Queued], rows: Sequence[IndexRow]) -> None:
     """Replace the index rows of every status in `done` by `rows` (a status without a row
-    leaves the index: deleted or gone), and take exactly those queue entries off the queue."""
+    leaves the index: deleted or gone, unless a legal hold keeps its copy, which eDiscovery
+    still searches), and take exactly those queue entries off the queue."""
     await conn.executemany(
-        "DELETE FROM status_search WHERE rowid = ?", [(entry.status_id,) for entry in done]
+        "DELETE FROM status_search WHERE rowid = ?"
+        " AND NOT EXISTS (SELECT 1 FROM held_statuses WHERE status_id = ?)",
+        [(entry.status_id, entry.status_id) for entry in done],
     )
     await conn.executemany(
         "INSERT INTO status_search (rowid, body, meta) VALUES (?, ?, ?)",

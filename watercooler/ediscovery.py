@@ -6,8 +6,9 @@ JSON lines or CSV, for Legal. Admins only; every export is written to the audit 
 The query is the search box's syntax (watercooler.search_syntax) run over the full-text
 index (store.search_index) without any visibility rule; an empty query is every status.
 The index is brought up to date first, so a post written a moment ago is not missed.
-Deleted posts are not here (their text is gone from the row); a legal hold keeps its own
-copies, which can be chained onto `rows` (it is an async iterator of plain dicts).
+Deleted posts are not here (their text is gone from the row), except the copies a legal
+hold keeps (store.legal_holds): they follow the live rows, with `deleted_at` and the holds
+keeping them in `held_by`.
 
 Rows are read a page at a time (store.ediscovery), so an export of a large division holds
 one page in memory and streams the rest.
@@ -27,7 +28,7 @@ import orjson
 from federation.uris import Uris
 from outbox.addressing import address
 from outbox.to_as import acct
-from store import accounts, ediscovery, search_index
+from store import accounts, ediscovery, legal_holds, search_index
 from store import media as stored_media
 from store.api_search import match_expression
 from store.db import Database
@@ -73,6 +74,8 @@ CSV_COLUMNS = (
     "application",
     "language",
     "sensitive",
+    "deleted_at",
+    "held_by",
 )
 
 
@@ -277,6 +280,8 @@ def _row(
         "application": application,
         "language": status.language,
         "sensitive": status.sensitive,
+        "deleted_at": iso(status.deleted_at) if status.deleted_at else None,
+        "held_by": [],
     }
 
 
@@ -322,6 +327,64 @@ async def rows(
                 local_domain=local_domain,
                 uris=uris,
             )
+
+
+async def _preserved_pages(db: Database, scope: Scope) -> AsyncIterator[list[int]]:
+    after: int | None = -1
+    while after is not None:
+        async with db.read() as conn:
+            ids, after = await ediscovery.preserved_ids(conn, scope, after=after)
+        if ids:
+            yield ids
+
+
+async def preserved_rows(
+    db: Database, scope: Scope | None, *, uris: Uris, local_domain: str
+) -> AsyncIterator[dict[str, Any]]:
+    """The copies legal holds keep of deleted statuses in `scope`, as rows like the live
+    ones, with when each was deleted and the holds keeping it (`held_by`)."""
+    if scope is None:
+        return
+    async for ids in _preserved_pages(db, scope):
+        async with db.read() as conn:
+            copies = await legal_holds.preserved(conn, ids=ids, limit=len(ids))
+            mentioned = {
+                copy.status_id: [m["id"] for m in copy.snapshot.get("mentions") or []]
+                for copy in copies
+            }
+            people = {c.account_id for c in copies} | {a for m in mentioned.values() for a in m}
+            known = await accounts.get_many(conn, people)
+            apps = await ediscovery.application_names(
+                conn,
+                [a for c in copies if (a := c.snapshot["status"].get("application_id"))],
+            )
+            sent = await ediscovery.sent_documents(conn, [c.status_id for c in copies if c.local])
+        for copy in copies:
+            author = known.get(copy.account_id)
+            if author is None:
+                continue
+            status, media = legal_holds.snapshot_records(copy)
+            stored = _addressing(sent.get(status.id), status.uri) if status.local else None
+            row = _row(
+                status,
+                author=author,
+                mentioned=[known[a] for a in mentioned[copy.status_id] if a in known],
+                tags=copy.snapshot.get("tags") or [],
+                media=media,
+                application=apps.get(status.application_id or -1),
+                stored=stored,
+                local_domain=local_domain,
+                uris=uris,
+            )
+            row["deleted_at"] = iso(copy.preserved_at)  # preserved as it was deleted
+            row["held_by"] = list(copy.hold_ids)
+            yield row
+
+
+async def _chained(*sources: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    for source in sources:
+        async for row in source:
+            yield row
 
 
 async def jsonl_chunks(source: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
@@ -381,6 +444,8 @@ async def start_export(
     if scope is not None and scope.match is not None:
         await catch_up_index(db)
     total = await count(db, scope)
+    if scope is not None:
+        total += sum([len(ids) async for ids in _preserved_pages(db, scope)])
     details = {
         "query": query,
         "since": iso(since) if since else None,
@@ -389,7 +454,10 @@ async def start_export(
         "count": total,
     }
     await record(db, clock, actor, "ediscovery.export", query or "*", details)
-    source = rows(db, scope, uris=uris, local_domain=local_domain)
+    source = _chained(
+        rows(db, scope, uris=uris, local_domain=local_domain),
+        preserved_rows(db, scope, uris=uris, local_domain=local_domain),
+    )
     chunks = jsonl_chunks(source) if fmt == "jsonl" else csv_chunks(source)
     stamp = clock().strftime("%Y%m%d-%H%M%S")
     return Export(total, MEDIA_TYPES[fmt], f"ediscovery-{stamp}.{fmt}", chunks)

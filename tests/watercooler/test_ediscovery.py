@@ -122,6 +122,51 @@ async def test_admin_api_exports_everything_with_recipients(rig: Rig) -> None:
     await admin.aclose()
 
 
+async def test_copies_kept_by_a_legal_hold_are_exported_until_it_is_released(rig: Rig) -> None:
+    made = await _world(rig)
+    admin = await rig.admin_client("a.test")
+    held = await admin.post(
+        "/api/v1/admin/legal_holds", json={"account": "alice", "reason": "Case 7"}
+    )
+    assert held.status_code == 200, held.text
+    alice = await rig.api_client("a.test", "alice")
+    # Given alice deletes two posts under the hold (one of them a direct message)
+    for name in ("public", "direct"):
+        gone = await alice.delete(f"/api/v1/statuses/{made[name]['id']}")
+        assert gone.status_code == 200
+        assert (await alice.get(f"/api/v1/statuses/{made[name]['id']}")).status_code == 404
+    await rig.drain()  # the search indexer has seen the deletions too
+    # When the admin exports, Then the kept copies come after the live rows, marked deleted
+    rows = jsonl(await admin.get("/api/v1/admin/ediscovery"))
+    by_uri = {row["uri"]: row for row in rows}
+    kept = by_uri[made["direct"]["uri"]]
+    assert kept["deleted_at"] is not None and kept["held_by"] == [int(held.json()["id"])]
+    assert kept["text"] == "@bob@b.test the contract secret"
+    assert kept["to"] == ["http://b.test/users/bob"] and kept["visibility"] == "direct"
+    assert by_uri[made["private"]["uri"]]["deleted_at"] is None
+    assert by_uri[made["private"]["uri"]]["held_by"] == []
+    # a query finds them through the index rows kept with the copies
+    contract = jsonl(await admin.get("/api/v1/admin/ediscovery", params={"q": "contract"}))
+    assert {made["public"]["uri"], made["direct"]["uri"]} <= {row["uri"] for row in contract}
+    assert "deleted_at" in next(
+        csv.DictReader(
+            io.StringIO(
+                (await admin.get("/api/v1/admin/ediscovery", params={"format": "csv"})).text
+            )
+        )
+    )
+    # and nobody's ordinary search does
+    found = await alice.get("/api/v2/search", params={"q": "secret", "type": "statuses"})
+    assert found.json()["statuses"] == []
+    # When the hold is released, Then the copies and their index rows are gone
+    released = await admin.post(f"/api/v1/admin/legal_holds/{held.json()['id']}/release")
+    assert released.status_code == 200, released.text
+    after = jsonl(await admin.get("/api/v1/admin/ediscovery", params={"q": "contract"}))
+    assert not {made["public"]["uri"], made["direct"]["uri"]} & {row["uri"] for row in after}
+    await alice.aclose()
+    await admin.aclose()
+
+
 async def test_csv_export_is_parsed_back_and_defused(rig: Rig) -> None:
     made = await _world(rig)
     admin = await rig.admin_client("a.test")
