@@ -2,9 +2,9 @@
 of accounts, local or remote, and the warnings shown to local users.
 
 What the rows mean for readers lives here too, as SQL the read paths share: `LIMITED_CLAUSE`
-(the public timelines), `hidden_author` (watercooler.visibility.can_see) and
-`suspended_actor` (the inbox worker). The decisions and their audit rows are
-`watercooler.moderation`'s; this module only reads and writes.
+(the public timelines), `hidden_author` and, for a page at once, `hidden_statuses`
+(watercooler.visibility.can_see) and `suspended_actor` (the inbox worker). The decisions
+and their audit rows are `watercooler.moderation`'s; this module only reads and writes.
 """
 
 from __future__ import annotations
@@ -169,6 +169,21 @@ async def hidden_author(conn: Connection, account_id: int, reblog_of_id: int | N
         {"a": account_id, "r": reblog_of_id if reblog_of_id is not None else -1},
     ) as cursor:
         return await cursor.fetchone() is not None
+
+
+async def hidden_statuses(conn: Connection, status_ids: Iterable[int]) -> set[int]:
+    """`hidden_author` of many statuses at once: those among `status_ids` by (or boosting a
+    status by) an account suspended here, in one statement per chunk. A page of statuses
+    asks this once instead of once per status (watercooler.visibility.can_see `hidden`)."""
+    rows = await rows_in(
+        conn,
+        "SELECT s.id FROM statuses s WHERE s.id IN ({ids}) AND EXISTS (SELECT 1"
+        " FROM account_moderation m WHERE m.suspended_at IS NOT NULL AND (m.account_id ="
+        " s.account_id OR m.account_id = (SELECT o.account_id FROM statuses o"
+        " WHERE o.id = s.reblog_of_id)))",
+        status_ids,
+    )
+    return {int(row[0]) for row in rows}
 
 
 async def follows_involving(conn: Connection, account_id: int) -> list[FollowRecord]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from store import statuses, threads
+from store import moderation, statuses, threads
 from store.db import Connection
 from store.records import StatusRecord
 from watercooler.filters import FilterView
@@ -45,10 +45,11 @@ async def visible_context(
     while frontier and len(descendants) < threads.MAX_THREAD:
         found = await threads.reply_ids(conn, frontier)
         replies = await statuses.get_many(conn, [reply_id for reply_id, _ in found])
+        hidden = await moderation.hidden_statuses(conn, replies)
         frontier = []
         for reply_id, _ in found:
             reply = replies.get(reply_id)
-            if reply is not None and await can_see(conn, reply, viewer):
+            if reply is not None and await can_see(conn, reply, viewer, hidden=hidden):
                 if not await view.hidden(conn, reply):
                     descendants.append(reply)
                 frontier.append(reply_id)

@@ -8,7 +8,7 @@ visibility says, and never by a remote reader or an anonymous one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from store import accounts, follows, moderation, statuses
 from store.db import Connection
@@ -29,15 +29,21 @@ async def can_see(
     viewer_account_id: int | None,
     *,
     is_peer: PeerCheck | None = None,
+    hidden: Collection[int] | None = None,
 ) -> bool:
     """Public and unlisted: anyone. Org: local accounts, and remote ones whose domain
     `is_peer` admits (without it, no remote one: only the ActivityPub routes, whose readers
     are remote, pass it). Followers-only: the author, accepted followers and the mentioned.
     Direct: the author and the mentioned. Local-only: as its visibility says, but only for
-    local accounts. Deleted, or by (or boosting) an account suspended here: no one."""
+    local accounts. Deleted, or by (or boosting) an account suspended here: no one.
+    `hidden`: the ids that suspension hides among a batch the caller checks
+    (`moderation.hidden_statuses`, one statement for a page); without it, asked now."""
     if status.deleted_at is not None:
         return False
-    if await moderation.hidden_author(conn, status.account_id, status.reblog_of_id):
+    if hidden is not None:
+        if status.id in hidden:
+            return False
+    elif await moderation.hidden_author(conn, status.account_id, status.reblog_of_id):
         return False
     if status.visibility in PUBLICLY_READABLE and not status.local_only:
         return True

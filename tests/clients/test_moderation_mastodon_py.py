@@ -67,3 +67,14 @@ def test_a_moderation_tool_on_mastodon_py(server: LiveInstance) -> None:
     assert mia.admin_account(root.id).suspended is False
     with pytest.raises(MastodonAPIError):
         dave.admin_accounts_v2()  # no admin scopes, no role
+
+    # a suspended account's profile shows as Mastodon shows it, its posts do not
+    dave.status_post("Before the suspension")
+    assert len(mia.account_statuses(found.id)) == 1
+    mia.admin_account_moderate(found.id, "suspend")
+    suspended: Any = mia.account(found.id)
+    assert (suspended.acct, suspended.suspended, suspended.display_name) == ("dave", True, "")
+    assert mia.account_statuses(found.id) == []
+    mia.admin_account_unsuspend(found.id)
+    assert mia.account(found.id).get("suspended") is None
+    assert len(mia.account_statuses(found.id)) == 1

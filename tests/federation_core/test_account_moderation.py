@@ -142,6 +142,23 @@ async def test_a_suspended_remote_account_is_dropped_hidden_and_cut_off(
     assert stored is not None
     alice_id = await local_id(rig, "b.test", alice)
     assert (await api_get(rig, "b.test", "bob", f"/api/v1/statuses/{stored.id}")).status_code == 200
+    async with await rig.api_client("a.test", "alice", "write") as client:
+        changed = await client.patch(
+            "/api/v1/accounts/update_credentials",
+            data={
+                "display_name": "Alice A.",
+                "note": "Payroll",
+                "fields_attributes[0][name]": "Team",
+                "fields_attributes[0][value]": "HR",
+            },
+        )
+        assert changed.status_code == 200, changed.text
+    await rig.drain()
+    profile = f"/api/v1/accounts/{alice_id}"
+    before = (await api_get(rig, "b.test", "bob", profile)).json()
+    assert "suspended" not in before
+    assert (before["display_name"], len(before["fields"])) == ("Alice A.", 1)
+    assert "Payroll" in before["note"]
 
     # When b's admin suspends alice there
     answer = await moderate(rig, "b.test", alice, "action", type="suspend")
@@ -158,8 +175,15 @@ async def test_a_suspended_remote_account_is_dropped_hidden_and_cut_off(
         async with rig.services(domain).db.read() as conn:
             assert await follows.get(conn, there_alice.id, there_bob.id) is None, domain
             assert await follows.get(conn, there_bob.id, there_alice.id) is None, domain
-    # her profile and old post are hidden on b, her new post is dropped on arrival
-    assert (await api_get(rig, "b.test", "bob", f"/api/v1/accounts/{alice_id}")).status_code == 404
+    # her profile shows as Mastodon shows a suspended account (blanked, `suspended: true`),
+    # her posts are hidden on b, her new post is dropped on arrival
+    shown = (await api_get(rig, "b.test", "bob", profile)).json()
+    assert (shown["id"], shown["acct"], shown["suspended"]) == (str(alice_id), "alice@a.test", True)
+    assert (shown["display_name"], shown["note"], shown["fields"]) == ("", "", [])
+    assert shown["avatar"].endswith("/avatars/original/missing.png")
+    looked_up = await api_get(rig, "b.test", "bob", "/api/v1/accounts/lookup?acct=alice@a.test")
+    assert looked_up.json() == shown
+    assert (await api_get(rig, "b.test", "bob", f"{profile}/statuses")).json() == []
     assert (await api_get(rig, "b.test", "bob", f"/api/v1/statuses/{stored.id}")).status_code == 404
     assert old.uri not in await org_timeline(rig, "b.test", "bob")
     with caplog.at_level(logging.INFO, logger="inbox.worker"):
@@ -179,7 +203,9 @@ async def test_a_suspended_remote_account_is_dropped_hidden_and_cut_off(
     # When she is unsuspended, what was kept shows again (the follows stay severed)
     assert (await moderate(rig, "b.test", alice, "unsuspend")).json()["suspended"] is False
     assert (await api_get(rig, "b.test", "bob", f"/api/v1/statuses/{stored.id}")).status_code == 200
-    assert (await api_get(rig, "b.test", "bob", f"/api/v1/accounts/{alice_id}")).status_code == 200
+    again = (await api_get(rig, "b.test", "bob", profile)).json()
+    assert "suspended" not in again and again["display_name"] == "Alice A."
+    assert [s["uri"] for s in (await api_get(rig, "b.test", "bob", f"{profile}/statuses")).json()]
     later = await a.publisher.post(alice, "Back")
     await rig.drain()
     assert await rig.status("b.test", later.uri) is not None
@@ -225,6 +251,13 @@ async def test_a_suspended_local_account_cannot_sign_in_and_its_actor_is_gone(
     assert (
         await api_get(rig, "a.test", "erin", f"/api/v1/statuses/{post['id']}")
     ).status_code == 404
+    shown = (await api_get(rig, "a.test", "erin", f"/api/v1/accounts/{dave.id}")).json()
+    assert (shown["acct"], shown["suspended"], shown["roles"]) == ("dave", True, [])
+    assert (
+        await api_get(rig, "a.test", "erin", "/api/v1/accounts/lookup?acct=dave")
+    ).json() == shown
+    statuses = await api_get(rig, "a.test", "erin", f"/api/v1/accounts/{dave.id}/statuses")
+    assert (statuses.status_code, statuses.json()) == (200, [])
     async with await rig.admin_client("a.test") as admin:
         shown = (await admin.get(f"/api/v1/admin/accounts/{dave.id}")).json()
     assert (shown["suspended"], shown["disabled"], shown["account"]["suspended"]) == (

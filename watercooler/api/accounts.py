@@ -25,7 +25,7 @@ from federation import activities
 from federation.errors import FederationError
 from federation.policy import ALLOWLIST
 from outbox.publish import ProfileChange, PublishError
-from store import accounts, api_queries, follows, pins
+from store import accounts, api_queries, follows, moderation, pins
 from store.api_timelines import Page
 from store.db import Connection
 from store.records import AccountRecord
@@ -36,6 +36,7 @@ from watercooler.api.entities import (
     credential_account_entity,
     iso,
     relationship_entity,
+    suspended_account,
 )
 from watercooler.api.forms import body_params, flag
 from watercooler.api.media import Upload, store_upload, upload_params
@@ -108,6 +109,34 @@ async def _entity(conn: Connection, svc: Services, account: AccountRecord) -> di
     return await account_entity(
         conn, account, uris=svc.uris, local_domain=svc.config.instance.domain
     )
+
+
+async def _suspended_here(conn: Connection, account: AccountRecord | None) -> bool:
+    """Whether this division's moderators suspended `account`: its profile answers Mastodon's
+    blanked entity (`suspended_account`) and empty lists, where other paths answer 404."""
+    if account is None or moderation.is_instance_actor(account):
+        return False
+    return (await moderation.get(conn, account.id)).suspended
+
+
+async def _profile(svc: Services, raw_id: str) -> tuple[AccountRecord, bool]:
+    """A profile path's account and whether it is suspended here (`_suspended_here`); 404
+    for the unknown and the otherwise unavailable (disabled, deleted)."""
+    account_id = _parse_id(raw_id)
+    async with svc.db.read() as conn:
+        account = await _available(conn, account_id)
+        if account is not None:
+            return account, False
+        found = await accounts.get_by_id(conn, account_id) if account_id is not None else None
+        if found is None or not await _suspended_here(conn, found):
+            raise _not_found()
+    return found, True
+
+
+async def _profile_entity(svc: Services, account: AccountRecord, suspended: bool) -> Response:
+    async with svc.db.read() as conn:
+        entity = await _entity(conn, svc, account)
+    return FastJSONResponse(suspended_account(entity, svc.uris) if suspended else entity)
 
 
 async def _available_many(conn: Connection, account_ids: Iterable[int]) -> list[AccountRecord]:
@@ -353,10 +382,17 @@ async def lookup(request: Request) -> Response:
     if not text:
         raise HTTPException(400, "Missing parameter: acct")
     account = await lookup_account(svc, text)
-    if account is None:
-        raise _not_found()
+    if account is not None:
+        return await _profile_entity(svc, account, False)
+    name, domain = _split_handle(text, svc.config.instance.domain)
     async with svc.db.read() as conn:
-        return FastJSONResponse(await _entity(conn, svc, account))
+        if domain is None:
+            found = await accounts.get_local(conn, name)
+        else:
+            found = await accounts.get_by_username_domain(conn, name, domain)
+        if found is None or not await _suspended_here(conn, found):
+            raise _not_found()
+    return await _profile_entity(svc, found, True)
 
 
 async def search(request: Request) -> Response:
@@ -447,9 +483,7 @@ async def directory(request: Request) -> Response:
 async def get_account(request: Request) -> Response:
     svc = services(request)
     await _viewer(request, svc)
-    account = await account_or_404(svc, request.path_params["id"])
-    async with svc.db.read() as conn:
-        return FastJSONResponse(await _entity(conn, svc, account))
+    return await _profile_entity(svc, *await _profile(svc, request.path_params["id"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,7 +545,9 @@ async def account_statuses(request: Request) -> Response:
     svc = services(request)
     caller = await _viewer(request, svc, "read:statuses")
     viewer = caller.account.id if caller else None
-    account = await account_or_404(svc, request.path_params["id"])
+    account, suspended = await _profile(svc, request.path_params["id"])
+    if suspended:  # Mastodon's: the profile shows, its posts do not
+        return FastJSONResponse([])
     page = page_params(request)
     query = request.query_params
     wanted = ProfileFilter(
@@ -528,7 +564,9 @@ async def account_statuses(request: Request) -> Response:
 async def _follow_list(request: Request, *, followers: bool) -> Response:
     svc = services(request)
     await _viewer(request, svc)
-    account = await account_or_404(svc, request.path_params["id"])
+    account, suspended = await _profile(svc, request.path_params["id"])
+    if suspended:
+        return FastJSONResponse([])
     page = _account_page_params(request)
     async with svc.db.read() as conn:
         rows = await api_queries.follow_page(conn, account.id, page, followers=followers)

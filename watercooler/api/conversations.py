@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from store import accounts, api_queries, conversations, statuses
+from store import accounts, api_queries, conversations, moderation, statuses
 from store.conversations import ConversationRecord
 from store.db import Connection
 from store.records import AccountRecord, StatusRecord
@@ -49,10 +49,11 @@ async def conversation_entities(
     participant_ids = [i for c in records for i in c.participant_ids]
     available = await api_queries.available_ids(conn, participant_ids)
     people = await accounts.get_many(conn, [i for i in participant_ids if i in available])
+    hidden = await moderation.hidden_statuses(conn, last)
     kept: list[tuple[int, StatusRecord, list[AccountRecord]]] = []
     for index, conversation in enumerate(records):
         status = last.get(conversation.last_status_id)
-        if status is None or not await can_see(conn, status, viewer.id):
+        if status is None or not await can_see(conn, status, viewer.id, hidden=hidden):
             continue
         members = [people[i] for i in conversation.participant_ids if i in people]
         kept.append((index, status, members or [viewer]))

@@ -154,6 +154,33 @@ def _account(
     return entity
 
 
+def suspended_account(entity: dict[str, Any], uris: Uris) -> dict[str, Any]:
+    """An Account entity as Mastodon's REST serializer shows an account this server's
+    moderators suspended: `suspended: true`, and what its owner wrote or chose blanked (name,
+    bio, images, fields, emojis, roles, flags, `moved`); counters and handle stay."""
+    default_avatar = f"{uris.base_url}{DEFAULT_AVATAR_PATH}"
+    default_header = f"{uris.base_url}{DEFAULT_HEADER_PATH}"
+    blanked = {key: value for key, value in entity.items() if key != "moved"}
+    blanked.update(
+        display_name="",
+        note="",
+        locked=False,
+        bot=False,
+        discoverable=False,
+        indexable=False,
+        avatar=default_avatar,
+        avatar_static=default_avatar,
+        header=default_header,
+        header_static=default_header,
+        emojis=[],
+        fields=[],
+        suspended=True,
+    )
+    if "roles" in blanked:
+        blanked["roles"] = []
+    return blanked
+
+
 def profile_images(account: AccountRecord, uris: Uris) -> tuple[str, str]:
     """(avatar URL, header URL) of an account; the default images where it has none."""
     if account.is_local:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from store import accounts, statuses
+from store import accounts, moderation, statuses
 from store import notifications as store
 from store.api_timelines import Page
 from store.db import Connection
@@ -83,6 +83,7 @@ async def notification_entities(
     found = await statuses.get_many(
         conn, {record.status_id for record in records if record.status_id is not None}
     )
+    hidden = await moderation.hidden_statuses(conn, found)
     kept: list[tuple[int, AccountRecord, StatusRecord | None]] = []
     for index, record in enumerate(records):
         sender = senders.get(record.from_account_id)
@@ -91,7 +92,7 @@ async def notification_entities(
         status = None
         if record.status_id is not None:
             status = found.get(record.status_id)
-            if status is None or not await can_see(conn, status, record.account_id):
+            if status is None or not await can_see(conn, status, record.account_id, hidden=hidden):
                 continue
             if filters is not None and await filters.hidden(conn, status):
                 continue

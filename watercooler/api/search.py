@@ -22,7 +22,7 @@ from starlette.routing import Route
 from federation.errors import FederationError
 from federation.policy import ALLOWLIST
 from inbox.from_as import note_from, store_note
-from store import api_queries, api_search, statuses
+from store import api_queries, api_search, moderation, statuses
 from store.db import Connection
 from store.records import StatusRecord
 from watercooler import search_syntax
@@ -196,8 +196,9 @@ async def run_search(svc: Services, viewer: int, query: SearchQuery) -> SearchRe
             hashtags = [_tag_entity(svc, name, name in followed) for name, _ in rows]
 
     async with svc.db.read() as conn:
+        hidden = await moderation.hidden_statuses(conn, [s.id for s in found])
         status_entities = await _status_entities(
-            conn, svc, [s for s in found if await can_see(conn, s, viewer)], viewer
+            conn, svc, [s for s in found if await can_see(conn, s, viewer, hidden=hidden)], viewer
         )
     return SearchResults(
         accounts=await _entities(svc, list(dict.fromkeys(account_ids))[:limit]),

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from store import api_timelines, entity_batches, threads
+from store import api_timelines, entity_batches, moderation, threads
 from store.api_timelines import Page
 from store.db import Connection, db_time
 from store.entity_batches import ViewerMarks
@@ -68,10 +68,11 @@ async def visible_page(
     `filtered`, and its `hide` filters leave statuses out."""
     view = await load_filters(conn, viewer, now=now, context=context)
     found = await entity_batches.statuses_by_id(conn, ids)
+    hidden = await moderation.hidden_statuses(conn, found)
     statuses = []
     for status_id in ids:
         status = found.get(status_id)
-        if status is None or not await can_see(conn, status, viewer):
+        if status is None or not await can_see(conn, status, viewer, hidden=hidden):
             continue
         if await view.hidden(conn, status):
             continue
