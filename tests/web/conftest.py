@@ -73,12 +73,18 @@ def wait_until(condition: Callable[[], bool], what: str, seconds: float = LINK_W
 
 
 @pytest.fixture(scope="module")
-def divisions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Divisions]:
+def sales_config() -> str:
+    """More lines for sales.test's config (a test module overrides this fixture to add any)."""
+    return ""
+
+
+@pytest.fixture(scope="module")
+def divisions(tmp_path_factory: pytest.TempPathFactory, sales_config: str) -> Iterator[Divisions]:
     folder = tmp_path_factory.mktemp("divisions")
     sales = LiveInstance("sales.test", folder / "sales")
     eng = LiveInstance("eng.test", folder / "eng")
     resolve = {sales.domain: sales.address, eng.domain: eng.address}
-    sales.write_config(peers=[eng.domain], resolve=resolve)
+    sales.write_config(peers=[eng.domain], resolve=resolve, extra=sales_config)
     eng.write_config(peers=[sales.domain], resolve=resolve)
     sales.cli("user", "add", "alice", "--password-stdin", stdin=f"{PASSWORD}\n")
     eng.cli("user", "add", "bob", "--password-stdin", stdin=f"{PASSWORD}\n")
