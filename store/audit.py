@@ -210,19 +210,28 @@ async def page(
     since: datetime | None = None,
     until: datetime | None = None,
     before_id: int | None = None,
+    after_id: int | None = None,
+    oldest_first: bool = False,
     limit: int = 50,
 ) -> list[AuditEntry]:
-    """Newest first; `before_id` pages back. The filters are `_filters`'."""
+    """Newest first; `before_id` pages back, `after_id` keeps only newer rows (Mastodon's
+    `max_id` and `since_id`); `oldest_first` takes the `limit` rows just after `after_id`
+    (`min_id`), still answered newest first. The filters are `_filters`'."""
     where, params = _filters(action=action, actor=actor, text=text, since=since, until=until)
     params["limit"] = max(1, min(limit, PAGE_LIMIT))
     if before_id is not None:
         where.append("id < :before_id")
         params["before_id"] = before_id
+    if after_id is not None:
+        where.append("id > :after_id")
+        params["after_id"] = after_id
     clause = f" WHERE {' AND '.join(where)}" if where else ""
+    order = "ASC" if oldest_first else "DESC"
     async with conn.execute(
-        f"SELECT {_COLUMNS} FROM audit_log{clause} ORDER BY id DESC LIMIT :limit", params
+        f"SELECT {_COLUMNS} FROM audit_log{clause} ORDER BY id {order} LIMIT :limit", params
     ) as cursor:
-        return [_entry(row) for row in await cursor.fetchall()]
+        found = [_entry(row) for row in await cursor.fetchall()]
+    return found[::-1] if oldest_first else found
 
 
 async def stored_rows(

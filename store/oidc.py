@@ -125,13 +125,14 @@ class IdentityListing:
     subject: str
     created_at: datetime
     last_sign_in_at: datetime | None
+    account_id: int
 
 
 async def list_identities(conn: Connection, user_id: int | None = None) -> list[IdentityListing]:
     """Every identity (or one user's) with its local username, by username."""
     where = "" if user_id is None else " WHERE i.user_id = :user_id"
     async with conn.execute(
-        "SELECT a.username, i.issuer, i.subject, i.created_at, i.last_sign_in_at"
+        "SELECT a.username, i.issuer, i.subject, i.created_at, i.last_sign_in_at, a.id"
         " FROM oidc_identities i JOIN users u ON u.id = i.user_id"
         f" JOIN accounts a ON a.id = u.account_id{where} ORDER BY a.username, i.created_at",
         {"user_id": user_id},
@@ -141,7 +142,9 @@ async def list_identities(conn: Connection, user_id: int | None = None) -> list[
     for row in rows:
         created_at = parse_db_time(row[3])
         assert created_at is not None
-        listings.append(IdentityListing(row[0], row[1], row[2], created_at, parse_db_time(row[4])))
+        listings.append(
+            IdentityListing(row[0], row[1], row[2], created_at, parse_db_time(row[4]), int(row[5]))
+        )
     return listings
 
 

@@ -3,7 +3,8 @@
 Sign-in never links an IdP identity to an existing user by name (watercooler/sso.py says
 why); this is IT's explicit way to do it: a person whose IdP account was made anew (a new
 `sub`), or a password user moving to SSO. Each link and unlink is an audit row
-('user.link_identity', 'user.unlink_identity', origin 'cli'). Output is tab-separated.
+('user.link_identity', 'user.unlink_identity', origin 'cli'; watercooler/sso_links.py, which
+the admin API and page share). Output is tab-separated.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import argparse
 import asyncio
 from datetime import UTC, datetime
 
-from store import audit, oidc, users
-from store.errors import Conflict
+from store import oidc, users
 from watercooler.admin import Actor, AdminError
 from watercooler.config import Config
 from watercooler.services import open_database
+from watercooler.sso_links import change_link
 
 
 def _issuer(config: Config, args: argparse.Namespace) -> str:
@@ -55,32 +56,20 @@ def _change(config: Config, args: argparse.Namespace, link: bool) -> int:
 
     async def main() -> int:
         db = await open_database(config)
-        actor = Actor.operator()
-        now = datetime.now(UTC)
         try:
-            async with db.transaction() as conn:
+            async with db.read() as conn:
                 user = await users.get_by_username(conn, args.name)
-                if user is None:
-                    raise AdminError(f"There is no user {args.name!r}.")
-                if link:
-                    try:
-                        await oidc.insert_identity(
-                            conn, issuer=issuer, subject=args.subject, user_id=user.id, now=now
-                        )
-                    except Conflict as error:
-                        raise AdminError(f"{args.subject} at {issuer} is linked already") from error
-                elif not await oidc.delete_identity(conn, issuer, args.subject, user.id):
-                    raise AdminError(f"{args.subject} at {issuer} is not {user.username}'s")
-                await audit.append(
-                    conn,
-                    now=now,
-                    actor_account_id=actor.account_id,
-                    actor_name=actor.name,
-                    action="user.link_identity" if link else "user.unlink_identity",
-                    target=user.username,
-                    details={"method": "oidc", "issuer": issuer, "subject": args.subject},
-                    origin=actor.origin,
-                )
+            if user is None:
+                raise AdminError(f"There is no user {args.name!r}.")
+            await change_link(
+                db,
+                user=user,
+                issuer=issuer,
+                subject=args.subject,
+                link=link,
+                actor=Actor.operator(),
+                now=datetime.now(UTC),
+            )
         finally:
             await db.close()
         done = "now signs in as" if link else "no longer signs in as"

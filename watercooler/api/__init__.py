@@ -10,11 +10,14 @@ from starlette.routing import Route
 from watercooler.api import (
     accounts,
     admin_accounts,
+    admin_audit,
     admin_ediscovery,
+    admin_moves,
     admin_org,
     admin_peers,
     admin_reports,
     admin_retention,
+    admin_sso,
     announcements,
     communities,
     conversations,
@@ -53,11 +56,14 @@ routes = [
     *streaming.routes,
     *admin_peers.routes,
     *admin_ediscovery.routes,
+    *admin_audit.routes,
     *admin_retention.routes,
+    *admin_moves.routes,
     *admin_accounts.routes,
     *admin_reports.routes,
     *reports.routes,
     *admin_org.routes,
+    *admin_sso.routes,
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from watercooler.web.admin import audit, federation, instance, moderation, retention, users
+from watercooler.web.admin import audit, federation, instance, moderation, retention, sso, users
 
 routes: list[BaseRoute] = [
     *instance.routes,
@@ -20,4 +20,5 @@ routes: list[BaseRoute] = [
     *audit.routes,
     *moderation.routes,
     *retention.routes,
+    *sso.routes,
 ]

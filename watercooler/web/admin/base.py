@@ -31,6 +31,7 @@ SECTIONS = (
     ("/web/admin/audit", "Audit log"),
     ("/web/admin/retention", "Retention & holds"),
     ("/web/admin/ediscovery", "eDiscovery"),
+    ("/web/admin/sso", "Single sign-on"),
 )
 NAME_MAX = 253
 SHARED = frozenset(
