@@ -16,14 +16,17 @@
 The zip is written into a file (a temporary one for a download) a page of posts at a time,
 so the memory used does not grow with the number of posts. This module reads only the
 person's own data; who may ask for whose archive is the caller's rule (the settings page:
-one's own; the CLI: an admin, audited as 'archive.export').
+one's own; the CLI, the admin API and the admin account page: an admin, audited as
+'archive.export' by `archive_for_admin`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import zipfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
@@ -35,6 +38,7 @@ from federation.uris import MEDIA_PATH
 from outbox.actors import actor_document
 from store import api_queries, exports, keys, statuses
 from store.records import AccountRecord, StatusRecord
+from watercooler.admin import Actor, record
 from watercooler.csv_cells import csv_text
 from watercooler.media import MediaFiles
 
@@ -47,6 +51,7 @@ AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = f"{AS}#Public"
 MEDIA_FOLDER = "media_attachments/files/"
 PAGE = 100
+CHUNK = 256 * 1024
 FOLLOWING_HEADER = ("Account address", "Show boosts", "Notify on new posts", "Languages")
 MUTED_HEADER = ("Account address", "Hide notifications")
 ALL_VISIBILITIES = ("public", "unlisted", "org", "private", "direct")
@@ -264,3 +269,44 @@ async def write_archive(svc: Services, author: AccountRecord, out: IO[bytes]) ->
         writer.close()
     log.info("archive written account=%s statuses=%d media=%d", author.uri, written, copied)
     return ArchiveSummary(written, copied)
+
+
+def archive_name(author: AccountRecord, svc: Services) -> str:
+    return f"archive-{author.username}-{svc.clock().strftime('%Y%m%d%H%M%S')}.zip"
+
+
+async def archive_file(svc: Services, author: AccountRecord) -> tuple[IO[bytes], ArchiveSummary]:
+    """The archive in a temporary file, read from its start (the caller closes it; closing
+    removes it)."""
+    file = tempfile.TemporaryFile()
+    try:
+        summary = await write_archive(svc, author, file)
+        await asyncio.to_thread(file.seek, 0)
+    except BaseException:
+        file.close()
+        raise
+    return file, summary
+
+
+async def archive_for_admin(
+    svc: Services, actor: Actor, author: AccountRecord
+) -> tuple[IO[bytes], ArchiveSummary]:
+    """Someone else's archive, for an admin (an employee leaving, a request from Legal):
+    recorded as 'archive.export' once it is built and before a byte of it is handed over."""
+    file, summary = await archive_file(svc, author)
+    details = {"statuses": summary.statuses, "media_files": summary.media_files, "to": "download"}
+    try:
+        await record(svc.db, svc.clock, actor, "archive.export", author.username, details)
+    except BaseException:
+        file.close()
+        raise
+    return file, summary
+
+
+async def file_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
+    """A file's bytes for a streamed answer, read off the event loop; closes it at the end."""
+    try:
+        while chunk := await asyncio.to_thread(file.read, CHUNK):
+            yield chunk
+    finally:
+        file.close()

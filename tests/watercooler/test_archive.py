@@ -172,3 +172,52 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused() -> None:
         assert safe_cell(formula) == "'" + formula
     assert safe_cell("bob@b.test") == "bob@b.test"
     assert safe_cell(True) == "true" and safe_cell(None) == ""
+
+
+async def test_an_admin_takes_a_persons_archive_from_the_api_and_the_account_page(
+    rig: Rig,
+) -> None:
+    """An employee leaving, a request from Legal: an admin downloads someone's archive; it is
+    audited (origin 'api' or 'web'), and nobody else may."""
+    made = await _alice_world(rig)
+    admin = await rig.admin_client("a.test")
+    svc = rig.services("a.test")
+    alice_id = (await admin.get("/api/v1/accounts/lookup", params={"acct": "alice"})).json()["id"]
+    bob_id = (await admin.get("/api/v1/accounts/lookup", params={"acct": "bob@b.test"})).json()[
+        "id"
+    ]
+    # the admin API: the same zip as her own download
+    answer = await admin.get(f"/api/v1/admin/accounts/{alice_id}/archive")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/zip"
+    assert answer.headers["x-archive-statuses"] == "7"
+    outbox = json.loads(zipfile.ZipFile(io.BytesIO(answer.content)).read("outbox.json"))
+    creates = {i["object"]["id"] for i in outbox["orderedItems"] if i["type"] == "Create"}
+    assert made["direct"]["uri"] in creates
+    # a remote account has no archive here, an unknown id neither
+    assert (await admin.get(f"/api/v1/admin/accounts/{bob_id}/archive")).status_code == 404
+    assert (await admin.get("/api/v1/admin/accounts/999/archive")).status_code == 404
+    # an employee, even with the admin scopes, is refused, and nothing is recorded for it
+    olga = await rig.api_client("a.test", "olga", "read admin:read")
+    assert (await olga.get(f"/api/v1/admin/accounts/{alice_id}/archive")).status_code == 403
+    await olga.aclose()
+    # the admin pages: a form on the account page, CSRF-checked
+    async with rig.client("a.test") as browser:
+        assert (await sign_in(browser, "admin", PASSWORD)).status_code == 303
+        page = await browser.get(f"/web/admin/accounts/{alice_id}")
+        assert "Download the archive" in page.text
+        action = f"/web/admin/accounts/{alice_id}/archive"
+        assert (await browser.post(action, data={"csrf_token": "x"})).status_code == 403
+        web = await browser.post(action, data={"csrf_token": csrf_token(page)})
+        assert web.status_code == 200 and web.headers["content-type"] == "application/zip"
+        assert "outbox.json" in zipfile.ZipFile(io.BytesIO(web.content)).namelist()
+        remote = await browser.get(f"/web/admin/accounts/{bob_id}")
+        assert "Download the archive" not in remote.text
+    async with svc.db.read() as conn:
+        rows = [e for e in await audit.page(conn) if e.action == "archive.export"]
+    assert [(e.origin, e.target, e.actor_name) for e in rows] == [
+        ("web", "alice", "admin"),
+        ("api", "alice", "admin"),
+    ]
+    assert rows[-1].details == {"statuses": 7, "media_files": 1, "to": "download"}
+    await admin.aclose()

@@ -5,7 +5,8 @@ Parameters: `q` (the search syntax; empty or absent: every status), `since` and 
 (a date, `2026-01-31`, or an ISO 8601 time; `until` as a date includes that day), `format`
 (`jsonl`, the default, or `csv`). Admins only, with `admin:read`; the export is written to
 the audit log (origin 'api') before it streams. The answer carries the count in
-`X-Ediscovery-Count`.
+`X-Ediscovery-Count`. Also a person's archive, for an admin:
+`/api/v1/admin/accounts/:id/archive`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from watercooler import ediscovery
+from store import accounts
+from watercooler import archive, ediscovery
 from watercooler.admin import Actor
 from watercooler.api.admin_peers import _admin
 from watercooler.ediscovery import EdiscoveryError
@@ -46,4 +48,29 @@ async def export(request: Request) -> Response:
     return StreamingResponse(started.chunks, media_type=started.media_type, headers=headers)
 
 
-routes = [Route("/api/v1/admin/ediscovery", export, methods=["GET"])]
+async def account_archive(request: Request) -> Response:
+    """GET /api/v1/admin/accounts/:id/archive: a local person's archive (a zip in Mastodon's
+    layout, watercooler.archive), for an admin; recorded as 'archive.export' (origin 'api')."""
+    svc, caller = await _admin(request, "admin:read")
+    value = request.path_params["id"]
+    author = None
+    if value.isdigit() and 0 < int(value) < 2**63:
+        async with svc.db.read() as conn:
+            author = await accounts.get_by_id(conn, int(value))
+    if author is None or not author.is_local or author.actor_type == "Application":
+        raise HTTPException(404, "Record not found")
+    file, summary = await archive.archive_for_admin(svc, Actor.of_user(caller.user, "api"), author)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{archive.archive_name(author, svc)}"',
+        "X-Archive-Statuses": str(summary.statuses),
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(
+        archive.file_chunks(file), media_type="application/zip", headers=headers
+    )
+
+
+routes = [
+    Route("/api/v1/admin/ediscovery", export, methods=["GET"]),
+    Route("/api/v1/admin/accounts/{id}/archive", account_archive, methods=["GET"]),
+]

@@ -11,16 +11,14 @@ after its audit row is written. An import is stored and done by its worker
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import IO, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from store import exports
+from store import accounts, exports
 from store.records import AccountRecord
 from watercooler import archive, ediscovery
 from watercooler.api.media import upload_params
@@ -36,6 +34,7 @@ from watercooler.http import services
 from watercooler.services import Services
 from watercooler.web.admin.base import actor, field, show
 from watercooler.web.pages import (
+    PageError,
     check_csrf,
     page,
     read_form,
@@ -51,7 +50,6 @@ from watercooler.web.settings import SECTIONS
 EXPORT_PATH = "/web/settings/export"
 IMPORT_PATH = "/web/settings/import"
 EDISCOVERY_PATH = "/web/admin/ediscovery"
-CHUNK = 256 * 1024
 IMPORTS_SHOWN = 5
 ROWS_SHOWN = 1000
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -94,31 +92,38 @@ async def export_page(request: Request) -> Response:
     return await _settings_page(request, viewer, "export.html", {"lists": list(LISTS)})
 
 
-async def _file_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
-    try:
-        while chunk := await asyncio.to_thread(file.read, CHUNK):
-            yield chunk
-    finally:
-        file.close()
-
-
 @page
 async def download_archive(request: Request) -> Response:
     """POST /web/settings/export/archive: the viewer's own archive (a zip)."""
     viewer = await require_user(request)
     await read_form(request)
     svc = services(request)
-    file = tempfile.TemporaryFile()
-    try:
-        await archive.write_archive(svc, viewer.account, file)
-        await asyncio.to_thread(file.seek, 0)
-    except BaseException:
-        file.close()
-        raise
-    stamp = svc.clock().strftime("%Y%m%d%H%M%S")
-    name = f"archive-{viewer.account.username}-{stamp}.zip"
+    file, _ = await archive.archive_file(svc, viewer.account)
+    name = archive.archive_name(viewer.account, svc)
     return StreamingResponse(
-        _file_chunks(file), media_type="application/zip", headers=_download_headers(name)
+        archive.file_chunks(file), media_type="application/zip", headers=_download_headers(name)
+    )
+
+
+@page
+async def admin_archive(request: Request) -> Response:
+    """POST /web/admin/accounts/{id}/archive: a local person's archive, for an admin
+    (audited as 'archive.export', origin 'web')."""
+    viewer = await require_admin(request)
+    await read_form(request)
+    svc = services(request)
+    value = request.path_params["id"]
+    author = None
+    if value.isdigit() and 0 < int(value) < 2**63:
+        async with svc.db.read() as conn:
+            author = await accounts.get_by_id(conn, int(value))
+    if author is None or not author.is_local or author.actor_type == "Application":
+        raise PageError(404, "There is no such person on this division.")
+    file, _ = await archive.archive_for_admin(svc, actor(viewer), author)
+    return StreamingResponse(
+        archive.file_chunks(file),
+        media_type="application/zip",
+        headers=_download_headers(archive.archive_name(author, svc)),
     )
 
 
@@ -250,4 +255,5 @@ routes = [
     Route(IMPORT_PATH, upload_import, methods=["POST"]),
     Route(EDISCOVERY_PATH, ediscovery_page, methods=["GET"]),
     Route(EDISCOVERY_PATH, ediscovery_export, methods=["POST"]),
+    Route("/web/admin/accounts/{id}/archive", admin_archive, methods=["POST"]),
 ]

@@ -117,6 +117,7 @@ async def _show_account(
         "posts": sorted(posts.values(), key=lambda s: s.id, reverse=True),
         "protected": bool(user and user.admin and not viewer.user.admin),
         "own": account.id == viewer.account.id,
+        "can_export": viewer.user.admin and user is not None,
         "sections": _sections(viewer),
         "notice": notice(request, NOTICES),
         "error": error,
