@@ -23,6 +23,7 @@ import getpass
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from federation.policy import normalise_domain, valid_domain
@@ -80,6 +81,37 @@ class Actor:
         return cls(None, name, "system")
 
 
+async def audit_row(
+    conn: Connection,
+    now: datetime,
+    actor: Actor,
+    action: str,
+    target: str,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one audit row for `actor` inside the caller's write transaction, with the log
+    line that says so: the one way every admin, moderator and IT action is recorded."""
+    entry = await audit.append(
+        conn,
+        now=now,
+        actor_account_id=actor.account_id,
+        actor_name=actor.name,
+        action=action,
+        target=target,
+        details=details,
+        origin=actor.origin,
+    )
+    log.info(
+        "audit action=%s target=%s actor=%s origin=%s audit_id=%d",
+        action,
+        target,
+        actor.name,
+        actor.origin,
+        entry.id,
+    )
+    return entry
+
+
 def checked_domain(value: object) -> str:
     if not isinstance(value, str) or not valid_domain(value):
         raise AdminError(f"Not a domain name: {value!r}")
@@ -117,25 +149,7 @@ class AdminActions:
         target: str,
         details: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
-        entry = await audit.append(
-            conn,
-            now=self.clock(),
-            actor_account_id=actor.account_id,
-            actor_name=actor.name,
-            action=action,
-            target=target,
-            details=details,
-            origin=actor.origin,
-        )
-        log.info(
-            "admin action=%s target=%s actor=%s origin=%s audit_id=%d",
-            action,
-            target,
-            actor.name,
-            actor.origin,
-            entry.id,
-        )
-        return entry
+        return await audit_row(conn, self.clock(), actor, action, target, details)
 
     # ----- users -----------------------------------------------------------------------
 
@@ -344,29 +358,11 @@ async def record(
     target: str,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
-    """One audit row in its own transaction, for events that are not an AdminActions change
-    (a sign-in, a token grant, a moderator's action done in another module's transaction
-    should call `store.audit.append` there instead)."""
+    """One audit row in its own transaction, for events that change nothing else (a sign-in,
+    an export); an action that changes something records with `audit_row` in its own
+    transaction, so both commit or neither."""
     async with db.transaction() as conn:
-        entry = await audit.append(
-            conn,
-            now=clock(),
-            actor_account_id=actor.account_id,
-            actor_name=actor.name,
-            action=action,
-            target=target,
-            details=details,
-            origin=actor.origin,
-        )
-    log.info(
-        "audit action=%s target=%s actor=%s origin=%s audit_id=%d",
-        action,
-        target,
-        actor.name,
-        actor.origin,
-        entry.id,
-    )
-    return entry
+        return await audit_row(conn, clock(), actor, action, target, details)
 
 
 def cli_actions(db: Database, config: Config, clock: Clock) -> AdminActions:

@@ -14,19 +14,16 @@ other active hold keeps.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from store import accounts, audit, legal_holds
+from store import accounts, legal_holds
 from store.api_search import match_expression
 from store.db import Connection, Database
 from store.legal_holds import HoldRecord
 from store.records import AccountRecord
-from watercooler.admin import Actor
+from watercooler.admin import Actor, audit_row
 from watercooler.search_syntax import parse
-
-log = logging.getLogger(__name__)
 
 NAME_MAX = 200
 REASON_MAX = 2000
@@ -153,14 +150,4 @@ async def _audit(
     details: dict[str, object],
     now: datetime,
 ) -> None:
-    entry = await audit.append(
-        conn,
-        now=now,
-        actor_account_id=actor.account_id,
-        actor_name=actor.name,
-        action=action,
-        target=f"hold:{hold_id}",
-        details=details,
-        origin=actor.origin,
-    )
-    log.info("audit action=%s hold=%d actor=%s id=%d", action, hold_id, actor.name, entry.id)
+    await audit_row(conn, now, actor, action, f"hold:{hold_id}", details)

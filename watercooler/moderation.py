@@ -32,7 +32,7 @@ from store import users as stored_users
 from store.db import Connection, Database
 from store.moderation import ModerationRecord, WarningRecord
 from store.records import AccountRecord, StatusRecord, UserRecord
-from watercooler.admin import Actor, AdminError, Missing
+from watercooler.admin import Actor, AdminError, Missing, audit_row
 
 if TYPE_CHECKING:
     from watercooler.services import Clock, Services
@@ -97,24 +97,8 @@ class ModerationActions:
         target: AccountRecord,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        entry = await audit.append(
-            conn,
-            now=self.clock(),
-            actor_account_id=by.actor.account_id,
-            actor_name=by.actor.name,
-            action=action,
-            target=handle(target),
-            details={"account_id": str(target.id), **(details or {})},
-            origin=by.actor.origin,
-        )
-        log.info(
-            "moderation action=%s target=%s actor=%s origin=%s audit_id=%d",
-            action,
-            handle(target),
-            by.actor.name,
-            by.actor.origin,
-            entry.id,
-        )
+        details = {"account_id": str(target.id), **(details or {})}
+        await audit_row(conn, self.clock(), by.actor, action, handle(target), details)
 
     async def _target(self, conn: Connection, by: Moderator, account_id: int) -> Target:
         account = await accounts.get_by_id(conn, account_id)

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from federation.errors import FederationError
 from federation.policy import domain_of
 from outbox.moves import send_actor_update, send_move
-from store import accounts, audit
+from store import accounts
 from store import moves as stored
 from store.errors import Conflict
 from store.records import AccountRecord
-from watercooler.admin import Actor
+from watercooler.admin import Actor, audit_row
 from watercooler.services import Services
 
 MAX_REFERENCE = 2048
@@ -133,16 +133,7 @@ async def add_alias(
         if len(listed) >= stored.MAX_ALIASES:
             raise MoveError(f"An account has at most {stored.MAX_ALIASES} aliases.")
         await stored.add_alias(conn, account.id, old.uri, now)
-        await audit.append(
-            conn,
-            now=now,
-            actor_account_id=actor.account_id,
-            actor_name=actor.name,
-            action="account.alias",
-            target=account.uri,
-            details={"add": old.uri},
-            origin=actor.origin,
-        )
+        await audit_row(conn, now, actor, "account.alias", account.uri, {"add": old.uri})
         await send_actor_update(svc.publisher, conn, account)
     svc.publisher.notify()
     return old
@@ -155,16 +146,7 @@ async def remove_alias(svc: Services, account: AccountRecord, uri: str, actor: A
     async with svc.db.transaction() as conn:
         if not await stored.remove_alias(conn, account.id, uri, now):
             return False
-        await audit.append(
-            conn,
-            now=now,
-            actor_account_id=actor.account_id,
-            actor_name=actor.name,
-            action="account.alias",
-            target=account.uri,
-            details={"remove": uri},
-            origin=actor.origin,
-        )
+        await audit_row(conn, now, actor, "account.alias", account.uri, {"remove": uri})
         await send_actor_update(svc.publisher, conn, account)
     svc.publisher.notify()
     return True
@@ -201,15 +183,13 @@ async def move_account(
         queued = await stored.queue_followers(
             conn, svc.db.new_id, old_account_id=current.id, new_account_id=target.id, now=now
         )
-        await audit.append(
+        await audit_row(
             conn,
-            now=now,
-            actor_account_id=actor.account_id,
-            actor_name=actor.name,
-            action="account.move",
-            target=current.uri,
-            details={"to": target.uri, "followers_queued": queued},
-            origin=actor.origin,
+            now,
+            actor,
+            "account.move",
+            current.uri,
+            {"to": target.uri, "followers_queued": queued},
         )
         await send_move(svc.publisher, conn, current, target.uri)
         await send_actor_update(svc.publisher, conn, current)

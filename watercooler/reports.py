@@ -17,24 +17,22 @@ checked by the callers, which know how to refuse). Each change writes one audit 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from federation.uris import Uris
 from outbox.flags import enqueue_flag
-from store import accounts, audit, reports, statuses
+from store import accounts, reports, statuses
 from store.db import Connection, Database
 from store.records import AccountRecord, UserRecord
 from store.reports import CATEGORIES, ReportNote, ReportRecord
-from watercooler.admin import Actor
+from watercooler.admin import Actor, audit_row
 from watercooler.visibility import can_see
 
 if TYPE_CHECKING:
     from watercooler.services import Clock, Services
 
-log = logging.getLogger(__name__)
 
 COMMENT_LIMIT = 1000
 """Mastodon's limit on a local report's comment."""
@@ -117,24 +115,8 @@ class Reports:
         report: ReportRecord,
         details: dict[str, Any] | None = None,
     ) -> None:
-        entry = await audit.append(
-            conn,
-            now=self.clock(),
-            actor_account_id=actor.account_id,
-            actor_name=actor.name,
-            action=action,
-            target=str(report.id),
-            details={"report_id": str(report.id), **(details or {})},
-            origin=actor.origin,
-        )
-        log.info(
-            "report action=%s report_id=%d actor=%s origin=%s audit_id=%d",
-            action,
-            report.id,
-            actor.name,
-            actor.origin,
-            entry.id,
-        )
+        details = {"report_id": str(report.id), **(details or {})}
+        await audit_row(conn, self.clock(), actor, action, str(report.id), details)
 
     # ----- filing ----------------------------------------------------------------------
 

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from outbox.publish import Publisher
-from store import accounts, audit, conversations, legal_holds, retention, statuses
+from store import accounts, conversations, legal_holds, retention, statuses
 from store.db import Connection, Database
 from store.records import StatusRecord
 from store.retention import VISIBILITIES, Candidate, Remains, RetentionPolicy, RetentionRun
-from watercooler.admin import Actor
+from watercooler.admin import Actor, audit_row
 from watercooler.media import MediaFiles
 
 log = logging.getLogger(__name__)
@@ -118,17 +118,7 @@ async def _audit(
     details: dict[str, Any],
     now: datetime,
 ) -> None:
-    entry = await audit.append(
-        conn,
-        now=now,
-        actor_account_id=actor.account_id,
-        actor_name=actor.name,
-        action=action,
-        target=target,
-        details=details,
-        origin=actor.origin,
-    )
-    log.info("audit action=%s actor=%s origin=%s id=%d", action, actor.name, actor.origin, entry.id)
+    await audit_row(conn, now, actor, action, target, details)
 
 
 async def set_policy(

@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from store import audit, roles
@@ -27,7 +27,7 @@ from store.audit import AuditEntry
 from store.audit_verify import Problem, parse_expected_head, verify
 from watercooler.api.entities import iso
 from watercooler.api.pagination import page_params, paged_response
-from watercooler.audit_export import Filters, export_lines, filters_from, record_export
+from watercooler.audit_export import Filters, download, filters_from
 from watercooler.auth import Caller, authenticate
 from watercooler.http import FastJSONResponse, services
 from watercooler.services import Services
@@ -133,27 +133,13 @@ async def list_entries(request: Request) -> Response:
 async def export(request: Request) -> Response:
     """The selection as JSON lines, oldest first, streamed; recorded before the first row."""
     svc, caller = await _admin(request)
-    filters = _filters(request)
-    now = svc.clock()
-    entry = await record_export(
+    return await download(
         svc.db,
-        now,
-        actor_account_id=caller.user.account_id,
-        actor_name=caller.user.username,
+        svc.clock(),
+        svc.config.instance.domain,
+        user=caller.user,
         origin="api",
-        filters=filters,
-        to="download",
-    )
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    name = f"audit-{svc.config.instance.domain.replace(':', '_')}-{stamp}.jsonl"
-    return StreamingResponse(
-        export_lines(svc.db, filters, up_to_id=entry.id),
-        media_type="application/jsonl",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "X-Content-Type-Options": "nosniff",
-            **NO_STORE,
-        },
+        filters=_filters(request),
     )
 
 

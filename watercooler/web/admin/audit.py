@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from store import audit, roles
-from watercooler.audit_export import Filters, export_lines, filters_from, record_export
+from watercooler.audit_export import Filters, download, filters_from
 from watercooler.http import services
 from watercooler.web.admin.base import SECTIONS, show
 from watercooler.web.pages import PageError, page, require_user
@@ -116,26 +116,13 @@ async def audit_export(request: Request) -> Response:
     except ValueError as bad:
         raise PageError(422, str(bad)) from None
     svc = services(request)
-    now = svc.clock()
-    entry = await record_export(
+    return await download(
         svc.db,
-        now,
-        actor_account_id=viewer.user.account_id,
-        actor_name=viewer.user.username,
+        svc.clock(),
+        svc.config.instance.domain,
+        user=viewer.user,
         origin="web",
         filters=filters,
-        to="download",
-    )
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    name = f"audit-{svc.config.instance.domain.replace(':', '_')}-{stamp}.jsonl"
-    return StreamingResponse(
-        export_lines(svc.db, filters, up_to_id=entry.id),
-        media_type="application/jsonl",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
     )
 
 
