@@ -343,7 +343,8 @@ async def test_a_peer_not_up_yet_is_tried_again_within_seconds_then_less_often(
     up, while a peer down for hours costs one WebFinger a minute."""
     async with Rig([make_config("a.test", peers=("b.test",))]) as rig:  # b.test not running
         peering = rig.services("a.test").peering
-        start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+        # the rig's start failed at the real time; the controlled clock starts well after
+        start = datetime.now(UTC) + timedelta(minutes=5)
         now = start
         peering.clock = lambda: now
         # The rig's start was the first failure; this is the second, so 4 s to the next.
