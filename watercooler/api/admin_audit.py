@@ -22,14 +22,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from store import audit, roles
+from store import audit
 from store.audit import AuditEntry
 from store.audit_verify import Problem, parse_expected_head, verify
+from watercooler.api.admin_auth import staff_caller
 from watercooler.api.entities import iso
 from watercooler.api.pagination import page_params, paged_response
 from watercooler.audit_export import Filters, download, filters_from
-from watercooler.auth import Caller, authenticate
-from watercooler.http import FastJSONResponse, services
+from watercooler.auth import Caller
+from watercooler.http import FastJSONResponse
 from watercooler.services import Services
 
 SCOPE = "admin:read"
@@ -40,14 +41,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def _reader(request: Request) -> tuple[Services, Caller]:
-    """Admins and moderators, as on the web page (`roles.may_moderate`); 403 for others."""
-    svc = services(request)
-    caller = await authenticate(request, svc, SCOPE)
-    async with svc.db.read() as conn:
-        allowed = await roles.may_moderate(conn, caller.user)
-    if not allowed:
-        raise HTTPException(403, "This action is not allowed")
-    return svc, caller
+    """Admins and moderators, as on the web page; 403 for others."""
+    return await staff_caller(request, SCOPE)
 
 
 async def _admin(request: Request) -> tuple[Services, Caller]:

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from store import accounts
 from watercooler import archive, ediscovery
 from watercooler.admin import Actor
-from watercooler.api.admin_peers import _admin
+from watercooler.api.admin_auth import admin_caller as _admin
 from watercooler.ediscovery import EdiscoveryError
 
 

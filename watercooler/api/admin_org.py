@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from store.org_manifest import ManifestRefusal
-from watercooler.api.admin_peers import _admin
+from watercooler.api.admin_auth import admin_caller as _admin
 from watercooler.api.entities import iso
 from watercooler.http import FastJSONResponse
 from watercooler.org_manifest import OrgState, org_state

@@ -22,24 +22,17 @@ from federation.policy import normalise_domain, valid_domain
 from store import peers
 from store.peers import DomainBlockRecord, PeerRecord
 from watercooler.admin import Actor, AdminActions, AdminError, Missing
+from watercooler.api.admin_auth import admin_caller as _admin
 from watercooler.api.entities import iso
 from watercooler.api.forms import body_params
-from watercooler.auth import Caller, authenticate
-from watercooler.http import FastJSONResponse, services
+from watercooler.auth import Caller
+from watercooler.http import FastJSONResponse
 from watercooler.peering import PeerStatus, peer_statuses
 from watercooler.services import Services
 
 # Mastodon's severities, and ours: Mastodon's `suspend` is our `reject`.
 _TO_OURS = {"suspend": "reject", "silence": "silence"}
 _TO_MASTODON = {ours: theirs for theirs, ours in _TO_OURS.items()}
-
-
-async def _admin(request: Request, scope: str) -> tuple[Services, Caller]:
-    svc = services(request)
-    caller = await authenticate(request, svc, scope)
-    if not caller.user.admin:
-        raise HTTPException(403, "This action is not allowed")
-    return svc, caller
 
 
 def _actor(caller: Caller) -> Actor:

@@ -19,33 +19,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from store import accounts, roles, statuses
+from store import accounts, statuses
 from store import reports as stored_reports
 from store.db import Connection
 from store.records import AccountRecord
 from store.reports import ReportRecord
 from watercooler.admin import Actor
+from watercooler.api.admin_auth import staff_caller as _moderator
 from watercooler.api.admin_entities import admin_accounts
 from watercooler.api.entities import EntityRenderer, iso
 from watercooler.api.forms import body_params, flag
 from watercooler.api.pagination import page_params, paged_response
-from watercooler.auth import Caller, authenticate
-from watercooler.http import FastJSONResponse, services
+from watercooler.auth import Caller
+from watercooler.http import FastJSONResponse
 from watercooler.reports import ReportError, Reports
 from watercooler.services import Services
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 200
-
-
-async def _moderator(request: Request, scope: str) -> tuple[Services, Caller]:
-    svc = services(request)
-    caller = await authenticate(request, svc, scope)
-    async with svc.db.read() as conn:
-        allowed = await roles.may_moderate(conn, caller.user)
-    if not allowed:
-        raise HTTPException(403, "This action is not allowed")
-    return svc, caller
 
 
 async def admin_report_entities(

@@ -28,23 +28,16 @@ from store import accounts, legal_holds, retention
 from store.legal_holds import HoldRecord, PreservedStatus
 from store.retention import RetentionPolicy, RetentionRun
 from watercooler.admin import Actor
+from watercooler.api.admin_auth import admin_caller as _admin
 from watercooler.api.entities import iso
 from watercooler.api.forms import body_params
-from watercooler.auth import Caller, authenticate
+from watercooler.auth import Caller
 from watercooler.holds import HoldError, UnknownHold, create_hold, handle, release_hold
-from watercooler.http import FastJSONResponse, services
+from watercooler.http import FastJSONResponse
 from watercooler.retention import RetentionError, RunResult, set_policy, turn_off
 from watercooler.services import Services
 
 PRESERVED_PAGE = 40
-
-
-async def _admin(request: Request, scope: str) -> tuple[Services, Caller]:
-    svc = services(request)
-    caller = await authenticate(request, svc, scope)
-    if not caller.user.admin:
-        raise HTTPException(403, "This action is not allowed")
-    return svc, caller
 
 
 def _actor(caller: Caller) -> Actor:

@@ -29,23 +29,15 @@ from store import oidc, users
 from store.oidc import IdentityListing
 from store.records import UserRecord
 from watercooler.admin import Actor, AdminError, Missing
+from watercooler.api.admin_auth import admin_caller as _admin
 from watercooler.api.entities import iso
 from watercooler.api.forms import body_params, id_param
-from watercooler.auth import Caller, authenticate
-from watercooler.http import FastJSONResponse, services
+from watercooler.http import FastJSONResponse
 from watercooler.services import Services
 from watercooler.sso_links import change_link
 
 PATH = "/api/v1/admin/sso/identities"
 MAX_ISSUER = 2048
-
-
-async def _admin(request: Request, scope: str) -> tuple[Services, Caller]:
-    svc = services(request)
-    caller = await authenticate(request, svc, scope)
-    if not caller.user.admin:
-        raise HTTPException(403, "This action is not allowed")
-    return svc, caller
 
 
 def identity_entity(listing: IdentityListing) -> dict[str, Any]:

@@ -132,6 +132,15 @@ async def require_admin(request: Request) -> WebUser:
     return viewer
 
 
+async def require_moderator(request: Request) -> WebUser:
+    """The signed-in employee if they are staff (an admin, or a holder of the moderator
+    role): SignInRequired, else PageError 403."""
+    viewer = await require_user(request)
+    if not await _may_moderate(request, viewer):
+        raise PageError(403, "This page is for the division's administrators and moderators.")
+    return viewer
+
+
 async def read_form(request: Request) -> dict[str, Any]:
     """A POSTed form's fields (bounded; multipart files are left out here), after its CSRF
     token was checked: PageError 403 without a valid one, so nothing is done."""

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from store import accounts, roles, statuses
+from store import accounts, statuses
 from store import reports as stored_reports
 from store.records import AccountRecord
 from store.reports import ReportRecord
@@ -31,6 +31,7 @@ from watercooler.web.pages import (
     page,
     read_form,
     render,
+    require_moderator,
     require_user,
     see_other,
 )
@@ -152,16 +153,6 @@ async def file_report(request: Request) -> Response:
 
 
 # ----- the queue ---------------------------------------------------------------------------
-
-
-async def require_moderator(request: Request) -> WebUser:
-    """The signed-in employee if they may work the queue (admin or moderator), else 403."""
-    viewer = await require_user(request)
-    async with services(request).db.read() as conn:
-        allowed = await roles.may_moderate(conn, viewer.user)
-    if not allowed:
-        raise PageError(403, "This page is for the division's administrators and moderators.")
-    return viewer
 
 
 def _sections(viewer: WebUser) -> tuple[tuple[str, str], ...]:

@@ -17,12 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from store import audit, roles
+from store import audit
 from watercooler.audit_export import Filters, download, filters_from
 from watercooler.http import services
 from watercooler.web.admin.base import SECTIONS, show
-from watercooler.web.pages import PageError, page, require_user
-from watercooler.web.session import WebUser
+from watercooler.web.pages import PageError, page, require_moderator
 
 AUDIT_PATH = "/web/admin/audit"
 EXPORT_PATH = "/web/admin/audit.jsonl"
@@ -31,17 +30,6 @@ QUERY_KEYS = ("action", "actor", "q", "since", "until")
 """The page's filters, kept in the pager's and the download's links."""
 MODERATOR_PAGES = frozenset({"/web/admin/accounts", "/web/admin/reports", AUDIT_PATH})
 """The admin sections a moderator may open (account moderation, reports, this page)."""
-
-
-async def require_audit_reader(request: Request) -> WebUser:
-    """Admins and moderators (SignInRequired, else PageError 403)."""
-    viewer = await require_user(request)
-    if viewer.user.admin:
-        return viewer
-    async with services(request).db.read() as conn:
-        if await roles.may_moderate(conn, viewer.user):
-            return viewer
-    raise PageError(403, "This page is for the instance's administrators and moderators.")
 
 
 def _query(request: Request) -> dict[str, str]:
@@ -66,7 +54,7 @@ def _filters(query: dict[str, str]) -> Filters:
 
 @page
 async def audit_page(request: Request) -> Response:
-    viewer = await require_audit_reader(request)
+    viewer = await require_moderator(request)
     query = _query(request)
     error = None
     try:
@@ -108,7 +96,7 @@ async def audit_page(request: Request) -> Response:
 @page
 async def audit_export(request: Request) -> Response:
     """The page's selection as JSON lines, oldest first, streamed; recorded first."""
-    viewer = await require_audit_reader(request)
+    viewer = await require_moderator(request)
     if not viewer.user.admin:
         raise PageError(403, "Downloading the audit log is for the instance's administrators.")
     try:

@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from store import accounts, moderation, roles, statuses, users
+from store import accounts, moderation, statuses, users
 from store.moderation import AccountQuery
 from watercooler.admin import Actor, AdminError, Missing
 from watercooler.http import services
 from watercooler.moderation import ModerationActions, Moderator, NotAllowed, handle
 from watercooler.web.admin.base import SECTIONS, done, field, notice, show
-from watercooler.web.pages import PageError, page, read_form, require_user
+from watercooler.web.pages import PageError, page, read_form, require_moderator
 from watercooler.web.session import WebUser
 
 PATH = "/web/admin/accounts"
@@ -37,16 +37,6 @@ NOTICES = {
     "nothing": "Nothing changed for {name}.",
 }
 STATUSES_SHOWN = 40
-
-
-async def require_moderator(request: Request) -> WebUser:
-    """The signed-in employee if they may moderate (admin or moderator), else 403."""
-    viewer = await require_user(request)
-    async with services(request).db.read() as conn:
-        allowed = await roles.may_moderate(conn, viewer.user)
-    if not allowed:
-        raise PageError(403, "This page is for the division's administrators and moderators.")
-    return viewer
 
 
 def _moderator(viewer: WebUser) -> Moderator:
