@@ -234,7 +234,13 @@ async def directory_ids(
     those whose Department field is that one (case-insensitively), found through the
     account search index."""
     params: dict[str, Any] = {"limit": limit, "offset": offset}
-    where = ["a.discoverable = 1", "a.actor_type != 'Group'", _VISIBLE_ACCOUNT]  # people only
+    # people only; one who moved is listed under their new account only, as on Mastodon
+    where = [
+        "a.discoverable = 1",
+        "a.actor_type != 'Group'",
+        "a.moved_to_account_id IS NULL",
+        _VISIBLE_ACCOUNT,
+    ]
     if peers_only:
         where.append(_PEERS_ONLY)
     if local_only:

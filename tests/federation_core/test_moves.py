@@ -89,7 +89,8 @@ def _bounds() -> Page:
 
 async def move_alice(rig: Rig) -> AccountRecord:
     """bob@ops follows alice@sales; alice2@eng lists her as an alias; she moves to alice2."""
-    alice = await rig.user(SALES, "alice")
+    known = await rig.account(SALES, rig.services(SALES).uris.actor("alice"))
+    alice = known or await rig.user(SALES, "alice")
     alice2 = await rig.user(ENG, "alice2")
     bob = await rig.user(OPS, "bob")
     await follow(rig, OPS, bob, alice.uri)
@@ -173,8 +174,20 @@ async def test_followers_on_three_divisions_follow_the_new_account(rig: Rig) -> 
     assert at_ops.origin == "federation"
 
 
+async def directory_accts(rig: Rig, domain: str) -> list[str]:
+    async with await rig.api_client(domain, "reader") as reader:
+        answer = await reader.get("/api/v1/directory", params={"local": "true"})
+    assert answer.status_code == 200, answer.text
+    return [account["acct"] for account in answer.json()]
+
+
 async def test_the_old_profile_points_to_the_new_one_and_cannot_post(rig: Rig) -> None:
+    await rig.user(SALES, "alice")
+    assert "alice" in await directory_accts(rig, SALES)
     await move_alice(rig)
+    # The directory lists her under her new account only, as Mastodon's does
+    assert "alice" not in await directory_accts(rig, SALES)
+    assert "alice2" in await directory_accts(rig, ENG)
     # The client API's Account entity has Mastodon's `moved`, on every division
     bob_api = await rig.api_client(OPS, "bob")
     async with bob_api:
