@@ -18,6 +18,7 @@ from federation.errors import ParseError, RefusedDocument
 from federation.fetch import ObjectGone, ObjectNotFound
 from inbox.context import InboxContext
 from inbox.from_as import NotAllowed
+from outbox.loop import run_until_stopped
 from store import inbox_items, moderation
 from store.records import InboxItemRecord
 
@@ -58,21 +59,9 @@ class InboxWorker:
         return len(items)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("inbox worker cycle failed")
-                handled = 0
-            if handled == 0:
-                self._wake.clear()
-                waiters = [
-                    asyncio.ensure_future(stop.wait()),
-                    asyncio.ensure_future(self._wake.wait()),
-                ]
-                await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in waiters:
-                    waiter.cancel()
+        await run_until_stopped(
+            self.run_once, stop, name="inbox worker", idle_seconds=1.0, wake=self._wake
+        )
 
     async def _handle(self, item: InboxItemRecord) -> None:
         # The item was stored durably before its 202 and handlers are idempotent: what a

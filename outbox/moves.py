@@ -15,6 +15,7 @@ from typing import Any
 
 from federation import activities
 from outbox.actors import actor_document
+from outbox.loop import run_until_stopped
 from outbox.publish import Publisher, PublishError
 from store import accounts, api_queries, follows, keys, notifications
 from store import moves as stored
@@ -157,14 +158,6 @@ class FollowerMover:
         return True
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("move worker cycle failed")
-                handled = 0
-            if handled == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
-                except TimeoutError:
-                    pass
+        await run_until_stopped(
+            self.run_once, stop, name="move worker", idle_seconds=self.idle_seconds
+        )

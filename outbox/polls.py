@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from federation import activities
 from federation.objects import Note, Poll, PollOption
 from outbox.addressing import reach
+from outbox.loop import run_until_stopped
 from store import accounts, statuses
 from store import polls as stored_polls
 from store.db import Connection
@@ -283,14 +284,6 @@ class PollCloser:
         return 1
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("poll worker cycle failed")
-                handled = 0
-            if handled == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
-                except TimeoutError:
-                    pass
+        await run_until_stopped(
+            self.run_once, stop, name="poll worker", idle_seconds=self.idle_seconds
+        )

@@ -24,6 +24,7 @@ from datetime import datetime
 
 from federation.errors import FederationError
 from federation.policy import PeerPolicy, normalise_domain, valid_domain
+from outbox.loop import run_until_stopped
 from outbox.publish import Publisher, PublishError
 from outbox.remote import RemoteActors
 from store import accounts, exports
@@ -296,20 +297,6 @@ class FollowImports:
         log.info("follow import done import=%d unfollowed=%d", job.id, unfollowed)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("follow import cycle failed")
-                handled = 0
-            if handled == 0:
-                self._wake.clear()
-                waiters = [
-                    asyncio.ensure_future(stop.wait()),
-                    asyncio.ensure_future(self._wake.wait()),
-                ]
-                await asyncio.wait(waiters, timeout=5.0, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in waiters:
-                    waiter.cancel()
-            else:
-                await asyncio.sleep(0)
+        await run_until_stopped(
+            self.run_once, stop, name="follow import", idle_seconds=5.0, wake=self._wake
+        )

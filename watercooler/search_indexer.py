@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 
+from outbox.loop import run_until_stopped
 from store import search_index
 from store.db import Database
 from store.search_index import IndexRow, IndexSource
@@ -93,20 +94,6 @@ class SearchIndexer:
         return len(entries)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                indexed = await self.run_once()
-            except Exception:
-                log.exception("search indexer cycle failed")
-                indexed = 0
-            if indexed == 0:
-                self._wake.clear()
-                waiters = [
-                    asyncio.ensure_future(stop.wait()),
-                    asyncio.ensure_future(self._wake.wait()),
-                ]
-                await asyncio.wait(waiters, timeout=5.0, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in waiters:
-                    waiter.cancel()
-            else:
-                await asyncio.sleep(0)  # let requests run between batches
+        await run_until_stopped(
+            self.run_once, stop, name="search indexer", idle_seconds=5.0, wake=self._wake
+        )
